@@ -1,0 +1,17 @@
+"""Spiking and rate cortical error-neuron microcircuits for Brian2.
+
+Representation neurons (soma, basal, apical compartments) and error neurons
+(soma, dendrite gated by the partner's gain) per area; errors travel down
+through error neurons and local dendritic-prediction plasticity approximates
+backpropagation continuously (Max et al., PLoS Comput Biol 2026).
+"""
+from .circuit import ErrorCircuit, RunResult, TrainingResult, cosine
+from .network import Recording
+from .schedule import Schedule
+from .spec import CircuitSpec, NeuronParams, SpecError
+
+__all__ = [
+    "CircuitSpec", "ErrorCircuit", "NeuronParams", "Recording", "RunResult", "Schedule",
+    "SpecError", "TrainingResult", "cosine",
+]
+__version__ = "0.1.0"

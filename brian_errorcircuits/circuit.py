@@ -1,0 +1,238 @@
+"""ErrorCircuit: weights that persist across simulations, and what users call.
+
+Each call to :meth:`ErrorCircuit.run` builds a fresh Brian2 network from the
+current weights, runs the whole :class:`Schedule` in one ``run`` call (under
+Cython, numpy or ``cpp_standalone``), reads the results back into plain numpy
+and keeps the learned weights.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import brian2 as b2
+import numpy as np
+
+from .network import Recording, build_network
+from .reference import backprop_deltas, mse
+from .schedule import Schedule
+from .spec import CircuitSpec, SpecError
+
+
+@dataclass
+class RunResult:
+    """Everything one simulation produced, as numpy arrays (SI units: seconds).
+
+    ``rep_avg[k]`` / ``err_avg[k]``: presentation averages (after settling) of
+    the decoded representation output and signed error of area k, shape
+    (presentations, n_k); index 0 is the input (``err_avg[0]`` is None).
+    ``spikes[(k, 'P'|'E')]``: dict with neuron index ``i``, time ``t`` (s),
+    ``unit`` and, for error populations, ``sign`` (+1 / -1).
+    ``states[k][var]``: sampled variables, shape (n_k, samples), times in ``states['t']``.
+    """
+
+    schedule: Schedule
+    rep_avg: list
+    err_avg: list
+    weights_before: list
+    weights_after: list
+    spikes: dict = field(default_factory=dict)
+    states: dict = field(default_factory=dict)
+    wall_time: float = 0.0
+
+    @property
+    def outputs(self) -> np.ndarray:
+        return self.rep_avg[-1]
+
+    def select(self, label: str):
+        """(outputs, targets) of the presentations of segment ``label``."""
+        idx = self.schedule.indices(label)
+        return self.outputs[idx], self.schedule.targets[idx]
+
+
+class ErrorCircuit:
+    """A layered error-neuron circuit with persistent weights.
+
+    Parameters
+    ----------
+    spec : CircuitSpec
+        Validated here; bad values raise :class:`SpecError` before any compile.
+    weights : list of ndarray, optional
+        Forward weights, ``weights[k-1]`` of shape (n_k, n_{k-1}); drawn from
+        U(-s_k, s_k) with ``spec.init_scale`` and ``spec.seed`` if omitted.
+    build_dir : str, optional
+        Folder for ``cpp_standalone`` builds (a fresh temporary folder if None).
+    """
+
+    def __init__(self, spec: CircuitSpec, weights=None, feedback_weights=None, build_dir=None):
+        self.spec = spec.validate()
+        rng = np.random.default_rng(spec.seed)
+        shapes = [(spec.layers[k], spec.layers[k - 1]) for k in range(1, spec.n_areas + 1)]
+        if weights is None:
+            weights = [rng.uniform(-s, s, size=shape) for s, shape in zip(spec.init_scale, shapes)]
+        self.weights = [_checked_matrix(f"weights[{k}]", W, shape) for k, (W, shape) in enumerate(zip(weights, shapes))]
+        if len(self.weights) != spec.n_areas:
+            raise SpecError(f"weights has {len(self.weights)} matrices for {spec.n_areas} areas")
+        if feedback_weights is None:
+            feedback_weights = [None] + [
+                rng.uniform(-1, 1, size=(spec.layers[k - 1], spec.layers[k])) * spec.feedback_scale * s
+                for k, s in zip(range(2, spec.n_areas + 1), spec.init_scale[1:])
+            ]
+        self.feedback_weights = feedback_weights
+        self.build_dir = build_dir
+        self.runs = 0
+
+    # ------------------------------------------------------------------ running
+    def run(self, schedule: Schedule, recording: Recording = Recording(), silenced=(),
+            report: bool = False) -> RunResult:
+        """Simulate ``schedule``; keep the weights it learned."""
+        self._check_schedule(schedule)
+        for area in silenced:
+            if not 1 <= area <= self.spec.n_areas:
+                raise SpecError(f"silenced area {area} does not exist (areas are 1..{self.spec.n_areas})")
+        standalone = self.spec.target == "cpp_standalone"
+        start = time.perf_counter()
+        if standalone:
+            directory = self.build_dir or tempfile.mkdtemp(prefix="errorcircuits_standalone_")
+            b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
+            b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
+        else:
+            b2.prefs.codegen.target = self.spec.target
+        try:
+            b2.defaultclock.dt = self.spec.dt
+            b2.seed(self.spec.seed * 1000 + self.runs)
+            built = build_network(self.spec, self.weights, self.feedback_weights, schedule, recording, silenced)
+            sums = [b2.StateMonitor(g, ["sum_P", "sum_E"], record=True, dt=schedule.duration,
+                                    name=f"sums_{g.name}") for g in built.areas[1:]]
+            built.network.add(*sums)
+            built.network.run(
+                schedule.total_time, namespace={},
+                report="text" if report else None, report_period=10 * b2.second,
+            )
+            if standalone:
+                b2.device.build(directory=directory, compile=True, run=True, with_output=report)
+            result = self._collect(built, sums, schedule)
+        finally:
+            if standalone:
+                b2.device.reinit()
+                b2.reset_device()
+        result.wall_time = time.perf_counter() - start
+        self.weights = [W.copy() for W in result.weights_after]
+        self.runs += 1
+        return result
+
+    def _collect(self, built, sums, schedule: Schedule) -> RunResult:
+        span = float(schedule.averaged_time)
+        rep, err = [schedule.inputs], [None]
+        for group, monitor in zip(built.areas[1:], sums):
+            for name, out in (("sum_P", rep), ("sum_E", err)):
+                boundaries = np.vstack([getattr(monitor, name)[:].T, getattr(group, name)[:][None, :]])
+                out.append(np.diff(boundaries, axis=0) / span)
+        after = [np.asarray(syn.w[:]).reshape(W.shape[::-1]).T.copy()
+                 for syn, W in zip(built.projections, self.weights)]
+        spikes = {}
+        for key, monitor in built.spike_monitors.items():
+            group = built.spike_groups[key]
+            i = np.asarray(monitor.i[:])
+            size = group.N // built.areas[key[0]].N
+            entry = {"i": i, "t": np.asarray(monitor.t[:] / b2.second), "unit": i // size}
+            if key[1] == "E":
+                entry["sign"] = np.asarray(group.sign[:])[i]
+            spikes[key] = entry
+        states = {}
+        for k, monitor in built.state_monitors.items():
+            states[k] = {var: np.asarray(getattr(monitor, var)[:]) for var in monitor.record_variables}
+            states["t"] = np.asarray(monitor.t[:] / b2.second)
+        return RunResult(schedule, rep, err, [W.copy() for W in self.weights], after, spikes, states)
+
+    def _check_schedule(self, schedule: Schedule):
+        n_in, n_out = self.spec.layers[0], self.spec.layers[-1]
+        if schedule.inputs.shape[1] != n_in:
+            raise SpecError(f"inputs have {schedule.inputs.shape[1]} columns; the input area has {n_in} units")
+        if schedule.targets.shape[1] != n_out:
+            raise SpecError(f"targets have {schedule.targets.shape[1]} columns; the output area has {n_out} units")
+        if self.spec.mode == "spiking" and (schedule.inputs.min() < 0 or schedule.inputs.max() > 1):
+            raise SpecError("inputs must lie in [0, 1] (fractions of rate_max) in spiking mode")
+        ratio = float(schedule.duration / self.spec.dt)
+        if abs(ratio - round(ratio)) > 1e-6 or float(schedule.settle / self.spec.dt) % 1 > 1e-6:
+            raise SpecError("duration and settle must be whole numbers of time steps dt")
+
+    # ------------------------------------------------------------ conveniences
+    def block(self, inputs, targets=None, **kwargs) -> Schedule:
+        """A :class:`Schedule` block sized for this circuit."""
+        return Schedule.block(inputs, targets, n_outputs=self.spec.layers[-1], **kwargs)
+
+    def evaluate(self, inputs, **timing) -> np.ndarray:
+        """Presentation-averaged outputs without target and without plasticity."""
+        return self.run(self.block(inputs, label="evaluate", **timing)).outputs
+
+    def error_alignment(self, result: RunResult, label: str, weights=None) -> dict:
+        """Cosine between recorded hidden error signals and exact backprop deltas.
+
+        Uses the presentations of segment ``label`` (targets on, no learning),
+        and the weights they ran with (``weights``; default: the result's
+        weights before the run).  Returns {area: cosine} for hidden areas; the
+        vectors are all presentations' errors of the area, flattened.
+        """
+        idx = result.schedule.indices(label)
+        sched = result.schedule
+        weights = result.weights_before if weights is None else weights
+        deltas = backprop_deltas(self.spec, weights, sched.inputs[idx], sched.targets[idx])
+        return {k: cosine(result.err_avg[k][idx], deltas[k]) for k in range(1, self.spec.n_areas)}
+
+    def train(self, x_train, y_train, x_test, y_test, epochs: int, *, duration=200 * b2.ms,
+              settle=50 * b2.ms, probe=None, shuffle=True, report=True) -> "TrainingResult":
+        """Train online for ``epochs`` over (x_train, y_train), all in one simulation.
+
+        Before and after each epoch a test block (no target, no plasticity)
+        measures the test MSE; ``probe`` = (x, y) adds blocks with targets but no
+        plasticity at the start and end, whose error signals are compared with
+        exact backprop.
+        """
+        rng = np.random.default_rng(self.spec.seed + 1)
+        timing = dict(duration=duration, settle=settle)
+        x_train, y_train = np.asarray(x_train, float), np.asarray(y_train, float)
+        schedule = self.block(x_test, label="test-0", **timing)
+        if probe is not None:
+            schedule = self.block(*probe, label="probe-start", **timing) + schedule
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(len(x_train)) if shuffle else np.arange(len(x_train))
+            schedule = schedule + self.block(x_train[order], y_train[order], learning=True,
+                                             label=f"train-{epoch}", **timing)
+            schedule = schedule + self.block(x_test, label=f"test-{epoch}", **timing)
+        if probe is not None:
+            schedule = schedule + self.block(*probe, label="probe-end", **timing)
+        result = self.run(schedule, report=report)
+        curve = [mse(result.outputs[schedule.indices(f"test-{e}")], y_test) for e in range(epochs + 1)]
+        alignment = {}
+        if probe is not None:
+            alignment["start"] = self.error_alignment(result, "probe-start", result.weights_before)
+            alignment["end"] = self.error_alignment(result, "probe-end", result.weights_after)
+        return TrainingResult(result, curve, alignment)
+
+
+@dataclass
+class TrainingResult:
+    """A training run: the simulation, test MSE per epoch (index 0 = untrained), alignment."""
+
+    run: RunResult
+    test_mse: list
+    alignment: dict
+
+
+def cosine(a, b) -> float:
+    """Cosine similarity of two arrays, flattened (0 if either is all zeros)."""
+    a, b = np.ravel(a), np.ravel(b)
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / norm) if norm > 0 else 0.0
+
+
+def _checked_matrix(name, W, shape):
+    W = np.array(W, dtype=float)
+    if W.shape != shape:
+        raise SpecError(f"{name} has shape {W.shape}; expected {shape}")
+    if not np.isfinite(W).all():
+        raise SpecError(f"{name} contains NaN or infinite values")
+    return W

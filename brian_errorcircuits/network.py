@@ -1,0 +1,207 @@
+"""The one place that creates Brian2 objects: a spec and a schedule in, a Network out.
+
+Within each time step the schedule of the ``groups`` slot is fixed
+explicitly (``order``), so that one step is one sweep through the hierarchy,
+which :mod:`brian_errorcircuits.reference` repeats in numpy:
+
+1. bottom-up, area 1..L: basal input ``v_bas`` from the area below;
+2. top-down, area L..1: the partner gain, the top-down error ``v_td`` from
+   the area above, the apical input ``v_api`` from the area's error neurons;
+3. Euler step of every plastic weight, then of every membrane and trace.
+
+Spike generation (``thresholds``) and spike transmission (``synapses``)
+follow in Brian2's usual slots.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import brian2 as b2
+import numpy as np
+
+from . import equations as eq
+from .schedule import Schedule
+from .spec import CircuitSpec, unit_default
+
+#: order values inside the ``groups`` slot (see module docstring)
+ORDER_BOTTOM_UP = 10
+ORDER_TOP_DOWN = 1000
+ORDER_PLASTICITY = 5000
+ORDER_MEMBRANES = 6000
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What to record beyond presentation averages (always kept).
+
+    Parameters
+    ----------
+    spikes : bool
+        Spike monitors on every population (spiking mode).
+    variables : tuple of str
+        Area-group variables to sample (e.g. ``('v_bas', 'v_api', 'out_E')``).
+    dt : Quantity
+        Sampling interval of ``variables``.
+    """
+
+    spikes: bool = False
+    variables: tuple = ()
+    dt: b2.Quantity = unit_default(1 * b2.ms)
+
+
+@dataclass
+class BuiltNetwork:
+    """Brian2 objects of one simulation and what is needed to read them back."""
+
+    network: b2.Network
+    areas: list  # area groups, index 0 = input
+    projections: list  # forward Synapses into area 1..L
+    spike_groups: dict = field(default_factory=dict)  # (area, 'P'|'E') -> NeuronGroup
+    spike_monitors: dict = field(default_factory=dict)
+    state_monitors: dict = field(default_factory=dict)
+
+
+def area_name(k: int) -> str:
+    return "input" if k == 0 else f"area{k}"
+
+
+def build_network(
+    spec: CircuitSpec,
+    weights: list,
+    feedback_weights: list,
+    schedule: Schedule,
+    recording: Recording = Recording(),
+    silenced: tuple = (),
+) -> BuiltNetwork:
+    """Assemble the circuit of ``spec`` with the given weights for ``schedule``.
+
+    ``weights[k-1]`` has shape (n_k, n_{k-1}); ``feedback_weights[k-1]`` (used
+    with feedback alignment) has shape (n_{k-1}, n_k) and is None for k = 1.
+    ``silenced`` lists areas (1..L) whose error neurons are clamped silent.
+    """
+    p = spec.neuron
+    L = spec.n_areas
+    timing = _timed_arrays(schedule)
+    constants = {
+        "g_l": p.g_l, "g_bas": p.g_bas, "g_api": p.g_api, "g_den": p.g_den, "g_tgt": p.g_tgt,
+        "g_tot": p.g_l + p.g_bas + p.g_api, "basal_fraction": p.basal_fraction,
+        "tau_syn": p.tau_syn, "rate_max": p.rate_max, "rate_err": p.rate_err,
+    }
+    objects, areas, projections = [], [], []
+    built = BuiltNetwork(b2.Network(), areas, projections)
+
+    input_group = b2.NeuronGroup(
+        spec.layers[0], eq.input_equations(spec.mode), method="euler", name="input",
+        namespace={**constants, **timing}, order=ORDER_MEMBRANES,
+    )
+    areas.append(input_group)
+    for k in range(1, L + 1):
+        act = eq.ACTIVATIONS[p.output_activation if k == L else p.activation]
+        group = b2.NeuronGroup(
+            spec.layers[k],
+            eq.area_equations(
+                act,
+                basal_inputs=[f"v_bas_from_{area_name(k - 1)}"],
+                topdown_inputs=[] if k == L else [f"v_td_from_{area_name(k + 1)}"],
+                is_output=k == L,
+                mode=spec.mode,
+                prospective=p.prospective,
+            ),
+            method="euler", name=area_name(k), order=ORDER_MEMBRANES,
+            namespace={**constants, **timing},
+        )
+        group.w_pe = p.lateral_weight
+        group.w_ep = p.lateral_weight
+        group.error_active = 0.0 if k in silenced else 1.0
+        base = ORDER_TOP_DOWN + 10 * (L - k)
+        objects.append(group.run_regularly(
+            eq.LATERAL_GAIN.format(phi_prime=act.expression("u_breve_P", derivative=True)),
+            when="groups", order=base, name=f"{area_name(k)}_gain",
+        ))
+        objects.append(group.run_regularly(
+            eq.LATERAL_APICAL, when="groups", order=base + 2, name=f"{area_name(k)}_apical",
+        ))
+        areas.append(group)
+
+    for k in range(1, L + 1):
+        feedback = None if k == 1 else spec.feedback
+        syn = b2.Synapses(
+            areas[k - 1], areas[k],
+            eq.forward_synapse_equations(area_name(k - 1), area_name(k), feedback),
+            method="euler", name=f"{area_name(k - 1)}_to_{area_name(k)}",
+            namespace={**constants, **timing}, order=ORDER_PLASTICITY,
+        )
+        n_pre, n_post = spec.layers[k - 1], spec.layers[k]
+        syn.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
+        syn.w = np.asarray(weights[k - 1], float).T.ravel()
+        syn.eta = spec.eta[k - 1]
+        if feedback == "feedback_alignment":
+            syn.b = np.asarray(feedback_weights[k - 1], float).ravel()
+        syn.summed_updaters[f"v_bas_from_{area_name(k - 1)}_post"].order = ORDER_BOTTOM_UP + k
+        if feedback is not None:
+            syn.summed_updaters[f"v_td_from_{area_name(k)}_pre"].order = (
+                ORDER_TOP_DOWN + 10 * (L - k + 1) + 1
+            )
+        projections.append(syn)
+
+    if spec.mode == "spiking":
+        objects += _spiking_populations(spec, built, constants)
+    if recording.spikes and spec.mode == "spiking":
+        for key, group in built.spike_groups.items():
+            built.spike_monitors[key] = b2.SpikeMonitor(group, name=f"spikes_{group.name}")
+    if recording.variables:
+        for k in range(1, L + 1):
+            built.state_monitors[k] = b2.StateMonitor(
+                areas[k], list(recording.variables), record=True, dt=recording.dt,
+                name=f"states_{area_name(k)}",
+            )
+    built.network.add(
+        *areas, *projections, *objects, *built.spike_groups.values(),
+        *built.spike_monitors.values(), *built.state_monitors.values(),
+    )
+    return built
+
+
+def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, constants: dict) -> list:
+    """Poisson populations reading their unit's rate, and their spike -> trace synapses."""
+    p = spec.neuron
+    connections = []
+    for k, group in enumerate(built.areas):
+        act = eq.ACTIVATIONS[p.output_activation if k == spec.n_areas else p.activation]
+        kinds = [("P", "input" if k == 0 else "representation", p.n_rep)]
+        if k > 0:
+            kinds.append(("E", "error", 2 * p.n_err))
+        for pop, kind, size in kinds:
+            model, threshold = eq.SPIKE_GENERATORS[kind]
+            per_unit = size if pop == "P" else p.n_err
+            units = np.arange(group.N).repeat(size)
+            spikes = b2.NeuronGroup(
+                group.N * size, model, threshold=threshold, name=f"{group.name}_{pop}_spikes",
+                namespace={**constants, "rate_low": act.rate_low if k > 0 else 0.0,
+                           "rate_span": act.rate_span},
+            )
+            spikes.unit_rate = b2.linked_var(group, "r_P" if pop == "P" else "r_E", index=units)
+            if pop == "E":
+                spikes.sign = np.tile(np.repeat([1.0, -1.0], p.n_err), group.N)
+            rate_scale = p.rate_max if pop == "P" else p.rate_err
+            trace = b2.Synapses(
+                spikes, group, on_pre=eq.TRACE_INCREMENT[kind], name=f"{spikes.name}_trace",
+                namespace={"trace_step": float(1 / (per_unit * rate_scale * p.tau_syn))},
+            )
+            trace.connect(i=np.arange(spikes.N), j=units)
+            built.spike_groups[(k, pop)] = spikes
+            connections.append(trace)
+    return connections
+
+
+def _timed_arrays(schedule: Schedule) -> dict:
+    """Inputs, targets and switches of the schedule as TimedArrays (one run call)."""
+    dt = schedule.duration
+    gate_dt = schedule.duration / schedule.averaging_steps_per_presentation
+    return {
+        "input_rates": b2.TimedArray(schedule.inputs, dt=dt, name="input_rates"),
+        "target_rates": b2.TimedArray(schedule.targets, dt=dt, name="target_rates"),
+        "target_on": b2.TimedArray(schedule.target_on.astype(float), dt=dt, name="target_on"),
+        "learning_on": b2.TimedArray(schedule.learning.astype(float), dt=dt, name="learning_on"),
+        "averaging": b2.TimedArray(schedule.averaging_gate(), dt=gate_dt, name="averaging"),
+    }
