@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 import brian2 as b2
+from brian2.devices.device import reset_device
 import numpy as np
 
 from .network import Recording, build_network
@@ -107,17 +108,20 @@ class ErrorCircuit:
             sums = [b2.StateMonitor(g, ["sum_P", "sum_E"], record=True, dt=schedule.duration,
                                     name=f"sums_{g.name}") for g in built.areas[1:]]
             built.network.add(*sums)
-            built.network.run(
-                schedule.total_time, namespace={},
-                report="text" if report else None, report_period=10 * b2.second,
-            )
+            for presentations, record in _recording_stretches(schedule, recording):
+                for monitor in built.spike_monitors.values():
+                    monitor.active = record
+                built.network.run(
+                    presentations * schedule.duration, namespace={},
+                    report="text" if report else None, report_period=10 * b2.second,
+                )
             if standalone:
                 b2.device.build(directory=directory, compile=True, run=True, with_output=report)
             result = self._collect(built, sums, schedule)
         finally:
             if standalone:
                 b2.device.reinit()
-                b2.reset_device()
+                reset_device()
         result.wall_time = time.perf_counter() - start
         self.weights = [W.copy() for W in result.weights_after]
         self.runs += 1
@@ -139,7 +143,7 @@ class ErrorCircuit:
             size = group.N // built.areas[key[0]].N
             entry = {"i": i, "t": np.asarray(monitor.t[:] / b2.second), "unit": i // size}
             if key[1] == "E":
-                entry["sign"] = np.asarray(group.sign[:])[i]
+                entry["sign"] = np.asarray(group.polarity[:])[i]
             spikes[key] = entry
         states = {}
         for k, monitor in built.state_monitors.items():
@@ -183,13 +187,15 @@ class ErrorCircuit:
         return {k: cosine(result.err_avg[k][idx], deltas[k]) for k in range(1, self.spec.n_areas)}
 
     def train(self, x_train, y_train, x_test, y_test, epochs: int, *, duration=200 * b2.ms,
-              settle=50 * b2.ms, probe=None, shuffle=True, report=True) -> "TrainingResult":
+              settle=50 * b2.ms, probe=None, shuffle=True, recording: Recording = Recording(),
+              report=True) -> "TrainingResult":
         """Train online for ``epochs`` over (x_train, y_train), all in one simulation.
 
         Before and after each epoch a test block (no target, no plasticity)
         measures the test MSE; ``probe`` = (x, y) adds blocks with targets but no
         plasticity at the start and end, whose error signals are compared with
-        exact backprop.
+        exact backprop.  Segments are labelled ``test-E``, ``train-E``,
+        ``probe-start`` and ``probe-end`` (for ``recording.spike_segments``).
         """
         rng = np.random.default_rng(self.spec.seed + 1)
         timing = dict(duration=duration, settle=settle)
@@ -204,7 +210,7 @@ class ErrorCircuit:
             schedule = schedule + self.block(x_test, label=f"test-{epoch}", **timing)
         if probe is not None:
             schedule = schedule + self.block(*probe, label="probe-end", **timing)
-        result = self.run(schedule, report=report)
+        result = self.run(schedule, recording=recording, report=report)
         curve = [mse(result.outputs[schedule.indices(f"test-{e}")], y_test) for e in range(epochs + 1)]
         alignment = {}
         if probe is not None:
@@ -227,6 +233,20 @@ def cosine(a, b) -> float:
     a, b = np.ravel(a), np.ravel(b)
     norm = np.linalg.norm(a) * np.linalg.norm(b)
     return float(a @ b / norm) if norm > 0 else 0.0
+
+
+def _recording_stretches(schedule: Schedule, recording: Recording):
+    """Consecutive runs of presentations with spike recording on / off: [(count, on), ...]."""
+    if not recording.spikes or recording.spike_segments is None:
+        return [(len(schedule), recording.spikes)]
+    unknown = set(recording.spike_segments) - set(schedule.labels)
+    if unknown:
+        raise SpecError(f"spike_segments names segments not in the schedule: {sorted(unknown)}")
+    on = np.isin(schedule.labels, list(recording.spike_segments))
+    edges = np.flatnonzero(np.diff(on.astype(int))) + 1
+    starts = np.concatenate([[0], edges])
+    ends = np.concatenate([edges, [len(on)]])
+    return [(int(e - s), bool(on[s])) for s, e in zip(starts, ends)]
 
 
 def _checked_matrix(name, W, shape):

@@ -152,8 +152,8 @@ def _readout(mode: str, activation: Activation) -> list[str]:
 
 #: Spike generators of spiking mode: Poisson neurons whose rate follows their
 #: unit (``unit_rate`` is linked to the area group's ``r_P`` or ``r_E``).
-#: Error neurons come in a (+) and a (-) population (``sign`` = +1 / -1); a
-#: neuron fires at rate_err * [sign * r_E]_+, so a signed error is carried by
+#: Error neurons come in a (+) and a (-) population (``polarity`` = +1 / -1); a
+#: neuron fires at rate_err * [polarity * r_E]_+, so a signed error is carried by
 #: non-negative rates and each population is silent when its sign is absent.
 SPIKE_GENERATORS = {
     "representation": (
@@ -161,8 +161,8 @@ SPIKE_GENERATORS = {
         "rand() < rate_max*(unit_rate - rate_low)/rate_span*dt",
     ),
     "error": (
-        "unit_rate : 1 (linked)\nsign : 1 (constant)",
-        "rand() < rate_err*sign*unit_rate*dt",
+        "unit_rate : 1 (linked)\npolarity : 1 (constant)",
+        "rand() < rate_err*polarity*unit_rate*dt",
     ),
     "input": (
         "unit_rate : 1 (linked)",
@@ -174,7 +174,7 @@ SPIKE_GENERATORS = {
 TRACE_INCREMENT = {
     "representation": "a_P_post += trace_step",
     "input": "a_P_post += trace_step",
-    "error": "a_E_post += sign_pre*trace_step",
+    "error": "a_E_post += polarity_pre*trace_step",
 }
 
 #: Lateral, one-to-one couplings inside an area, as statements run every step.

@@ -38,6 +38,10 @@ class Recording:
     ----------
     spikes : bool
         Spike monitors on every population (spiking mode).
+    spike_segments : tuple of str, optional
+        Record spikes only during the schedule segments with these labels
+        (e.g. a few presentations before and after training), so that a
+        long run keeps rasters without storing every spike.
     variables : tuple of str
         Area-group variables to sample (e.g. ``('v_bas', 'v_api', 'out_E')``).
     dt : Quantity
@@ -45,6 +49,7 @@ class Recording:
     """
 
     spikes: bool = False
+    spike_segments: tuple | None = None
     variables: tuple = ()
     dt: b2.Quantity = unit_default(1 * b2.ms)
 
@@ -81,18 +86,18 @@ def build_network(
     """
     p = spec.neuron
     L = spec.n_areas
-    timing = _timed_arrays(schedule)
     constants = {
         "g_l": p.g_l, "g_bas": p.g_bas, "g_api": p.g_api, "g_den": p.g_den, "g_tgt": p.g_tgt,
         "g_tot": p.g_l + p.g_bas + p.g_api, "basal_fraction": p.basal_fraction,
         "tau_syn": p.tau_syn, "rate_max": p.rate_max, "rate_err": p.rate_err,
+        **_timed_arrays(schedule),
     }
     objects, areas, projections = [], [], []
     built = BuiltNetwork(b2.Network(), areas, projections)
 
     input_group = b2.NeuronGroup(
         spec.layers[0], eq.input_equations(spec.mode), method="euler", name="input",
-        namespace={**constants, **timing}, order=ORDER_MEMBRANES,
+        namespace=constants, order=ORDER_MEMBRANES,
     )
     areas.append(input_group)
     for k in range(1, L + 1):
@@ -108,7 +113,7 @@ def build_network(
                 prospective=p.prospective,
             ),
             method="euler", name=area_name(k), order=ORDER_MEMBRANES,
-            namespace={**constants, **timing},
+            namespace=constants,
         )
         group.w_pe = p.lateral_weight
         group.w_ep = p.lateral_weight
@@ -129,7 +134,7 @@ def build_network(
             areas[k - 1], areas[k],
             eq.forward_synapse_equations(area_name(k - 1), area_name(k), feedback),
             method="euler", name=f"{area_name(k - 1)}_to_{area_name(k)}",
-            namespace={**constants, **timing}, order=ORDER_PLASTICITY,
+            namespace=constants, order=ORDER_PLASTICITY,
         )
         n_pre, n_post = spec.layers[k - 1], spec.layers[k]
         syn.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
@@ -182,7 +187,7 @@ def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, constants: dict
             )
             spikes.unit_rate = b2.linked_var(group, "r_P" if pop == "P" else "r_E", index=units)
             if pop == "E":
-                spikes.sign = np.tile(np.repeat([1.0, -1.0], p.n_err), group.N)
+                spikes.polarity = np.tile(np.repeat([1.0, -1.0], p.n_err), group.N)
             rate_scale = p.rate_max if pop == "P" else p.rate_err
             trace = b2.Synapses(
                 spikes, group, on_pre=eq.TRACE_INCREMENT[kind], name=f"{spikes.name}_trace",

@@ -1,0 +1,1 @@
+"""Tasks: data sets and environments, plain numpy (no Brian2)."""
