@@ -1,0 +1,19 @@
+"""Experiments: one module per scientific question, found by name.
+
+Each module defines ``QUESTION`` (one line), ``DEFAULTS`` (parameter ->
+default; units are part of the name, e.g. ``duration_ms``) and
+``run(params, out_dir) -> summary``.  :func:`brian_errorcircuits.experiments.base.main`
+gives each one the same command line, output folder and ``summary.json``.
+"""
+from importlib import import_module
+
+EXPERIMENTS = {
+    "teacher-student": "brian_errorcircuits.experiments.teacher_student",
+}
+
+
+def get(name: str):
+    """The module of experiment ``name`` (a KeyError lists the known names)."""
+    if name not in EXPERIMENTS:
+        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
+    return import_module(EXPERIMENTS[name])

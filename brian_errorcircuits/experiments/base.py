@@ -1,0 +1,106 @@
+"""What every experiment shares: parameters from the command line, output folder, summary."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def parse_value(key: str, text: str, default):
+    """Convert ``text`` to the type of ``default`` (tuples of ints as ``4,10,2``)."""
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes")
+        if isinstance(default, tuple):
+            return tuple(type(default[0])(v) for v in text.split(",") if v.strip())
+        return type(default)(text)
+    except ValueError:
+        raise SystemExit(f"--set {key}={text}: expected a value like {default!r}") from None
+
+
+def parameters(defaults: dict, overrides: list[str] = (), **named) -> dict:
+    """Defaults updated by ``key=value`` strings and keyword values; unknown keys are refused."""
+    params = dict(defaults)
+    for item in overrides:
+        if "=" not in item:
+            raise SystemExit(f"--set {item!r}: expected key=value")
+        key, text = item.split("=", 1)
+        if key not in defaults:
+            raise SystemExit(f"--set {key}: unknown parameter; known: {', '.join(sorted(defaults))}")
+        params[key] = parse_value(key, text, defaults[key])
+    for key, value in named.items():
+        if value is not None:
+            if key not in defaults:
+                raise SystemExit(f"--{key} does not apply to this experiment")
+            params[key] = value
+    return params
+
+
+def output_dir(name: str, params: dict, out: str | None = None) -> Path:
+    """``out`` or ``results/<name>-<hash of params>``, created."""
+    if out is None:
+        digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        out = Path("results") / f"{name}-{digest}"
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_json(path: Path, data) -> None:
+    def plain(value):
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return plain(value.tolist())
+        return value
+
+    path.write_text(json.dumps(plain(data), indent=2) + "\n")
+
+
+def argument_parser(name: str, module) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"errorcircuits run {name}", description=module.QUESTION)
+    add_common_arguments(parser)
+    return parser
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", help="output folder (default: results/<name>-<hash>)")
+    parser.add_argument("--seed", type=int, help="random seed (data, weights, spikes)")
+    parser.add_argument("--mode", choices=("rate", "spiking"))
+    parser.add_argument("--target", choices=("cython", "numpy", "cpp_standalone"),
+                        help="Brian2 code generation target")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a parameter (repeatable); see `errorcircuits list -v`")
+
+
+def run(name: str, module, args) -> dict:
+    """Run experiment ``module`` with parsed ``args``: params.json, summary.json, figures."""
+    params = parameters(module.DEFAULTS, args.overrides, seed=args.seed, mode=args.mode, target=args.target)
+    out = output_dir(name, params, args.out)
+    write_json(out / "params.json", params)
+    print(f"{name}: {module.QUESTION}\n  output: {out}", flush=True)
+    start = time.perf_counter()
+    summary = module.run(params, out)
+    summary.setdefault("wall_time_s", time.perf_counter() - start)
+    write_json(out / "summary.json", summary)
+    print(f"  summary: {out / 'summary.json'}", flush=True)
+    return summary
+
+
+def main(name: str, argv=None) -> dict:
+    """Command line of one experiment script."""
+    from . import get
+
+    module = get(name)
+    args = argument_parser(name, module).parse_args(argv)
+    return run(name, module, args)

@@ -1,0 +1,87 @@
+"""Plot helpers: arrays in, ``ax=None`` accepted, the axes returned.
+
+matplotlib is imported lazily with the non-interactive Agg backend when no
+backend was chosen, so the helpers work on machines without a display.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+POSITIVE_COLOR = "tab:red"
+NEGATIVE_COLOR = "tab:blue"
+REPRESENTATION_COLOR = "black"
+
+
+def pyplot():
+    """matplotlib.pyplot, on the Agg backend unless a display backend was chosen on purpose."""
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo") and "inline" not in matplotlib.get_backend():
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def raster(times, indices, ax=None, color=REPRESENTATION_COLOR, label=None, markersize=1.5):
+    """Spike raster: ``times`` in seconds against neuron ``indices``."""
+    if ax is None:
+        ax = pyplot().gca()
+    ax.plot(np.asarray(times), np.asarray(indices), "|", color=color, markersize=markersize, label=label)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("neuron")
+    return ax
+
+
+def error_raster(times, indices, signs, ax=None, markersize=1.5):
+    """Raster of an error population, (+) and (-) error neurons in two colours."""
+    signs = np.asarray(signs)
+    for sign, color, label in ((1, POSITIVE_COLOR, "+ error"), (-1, NEGATIVE_COLOR, "- error")):
+        keep = signs == sign
+        ax = raster(np.asarray(times)[keep], np.asarray(indices)[keep], ax=ax, color=color,
+                    label=label, markersize=markersize)
+    return ax
+
+
+def learning_curves(curves: dict, ax=None, ylabel="test MSE"):
+    """One line per entry of ``curves`` (name -> values per epoch, epoch 0 = untrained)."""
+    if ax is None:
+        ax = pyplot().gca()
+    for name, values in curves.items():
+        ax.plot(np.arange(len(values)), values, marker="o", label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax
+
+
+def circuit_rasters(spikes: dict, n_areas: int, window=None, title=None):
+    """A figure with one row per population: every area's representation and error neurons.
+
+    ``spikes`` is :attr:`RunResult.spikes`; ``window`` = (t0, t1) in seconds
+    restricts the time axis.  The output area is at the top, the input at the bottom.
+    """
+    plt = pyplot()
+    rows = [key for k in range(n_areas, 0, -1) for key in ((k, "E"), (k, "P"))] + [(0, "P")]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.3 * len(rows) + 1), sharex=True)
+    for ax, key in zip(np.atleast_1d(axes), rows):
+        entry = spikes.get(key)
+        name = "input" if key[0] == 0 else f"area {key[0]} {'error' if key[1] == 'E' else 'representation'}"
+        if entry is not None:
+            t, i = entry["t"], entry["i"]
+            keep = np.ones(len(t), bool) if window is None else (t >= window[0]) & (t < window[1])
+            if key[1] == "E":
+                error_raster(t[keep], i[keep], entry["sign"][keep], ax=ax)
+            else:
+                raster(t[keep], i[keep], ax=ax)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_yticks([])
+        ax.set_xlabel("")
+        if window is not None:
+            ax.set_xlim(*window)
+    np.atleast_1d(axes)[-1].set_xlabel("time (s)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
