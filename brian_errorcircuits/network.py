@@ -203,10 +203,21 @@ def _timed_arrays(schedule: Schedule) -> dict:
     """Inputs, targets and switches of the schedule as TimedArrays (one run call)."""
     dt = schedule.duration
     gate_dt = schedule.duration / schedule.averaging_steps_per_presentation
-    return {
-        "input_rates": b2.TimedArray(schedule.inputs, dt=dt, name="input_rates"),
-        "target_rates": b2.TimedArray(schedule.targets, dt=dt, name="target_rates"),
-        "target_on": b2.TimedArray(schedule.target_on.astype(float), dt=dt, name="target_on"),
-        "learning_on": b2.TimedArray(schedule.learning.astype(float), dt=dt, name="learning_on"),
-        "averaging": b2.TimedArray(schedule.averaging_gate(), dt=gate_dt, name="averaging"),
+    arrays = {
+        "input_rates": (schedule.inputs, dt),
+        "target_rates": (schedule.targets, dt),
+        "target_on": (schedule.target_on.astype(float), dt),
+        "learning_on": (schedule.learning.astype(float), dt),
+        "averaging": (schedule.averaging_gate(), gate_dt),
     }
+    return {name: b2.TimedArray(_padded(values), dt=step, name=name) for name, (values, step) in arrays.items()}
+
+
+def _padded(values: np.ndarray) -> np.ndarray:
+    """Rows padded to a power of two (never read: the run ends first).
+
+    Brian2 compiles a TimedArray's length into the generated code; rounding it
+    up lets schedules of similar length share one compiled network.
+    """
+    rows = 1 << max(int(np.ceil(np.log2(len(values)))), 3)
+    return np.concatenate([values, np.repeat(values[-1:], rows - len(values), axis=0)])
