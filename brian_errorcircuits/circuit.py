@@ -73,15 +73,17 @@ class ErrorCircuit:
         shapes = [(spec.layers[k], spec.layers[k - 1]) for k in range(1, spec.n_areas + 1)]
         if weights is None:
             weights = [rng.uniform(-s, s, size=shape) for s, shape in zip(spec.init_scale, shapes)]
-        self.weights = [_checked_matrix(f"weights[{k}]", W, shape) for k, (W, shape) in enumerate(zip(weights, shapes))]
-        if len(self.weights) != spec.n_areas:
-            raise SpecError(f"weights has {len(self.weights)} matrices for {spec.n_areas} areas")
+        self.weights = _checked_matrices("weights", weights, shapes)
+        feedback_shapes = [shape[::-1] for shape in shapes[1:]]
         if feedback_weights is None:
             feedback_weights = [None] + [
-                rng.uniform(-1, 1, size=(spec.layers[k - 1], spec.layers[k])) * spec.feedback_scale * s
-                for k, s in zip(range(2, spec.n_areas + 1), spec.init_scale[1:])
+                rng.uniform(-1, 1, size=shape) * spec.feedback_scale * s
+                for shape, s in zip(feedback_shapes, spec.init_scale[1:])
             ]
-        self.feedback_weights = feedback_weights
+        if len(feedback_weights) == 0 or feedback_weights[0] is not None:
+            raise SpecError("feedback_weights[0] must be None: nothing projects down into the input")
+        self.feedback_weights = [None] + _checked_matrices(
+            "feedback_weights", feedback_weights[1:], feedback_shapes, first_index=1)
         self.build_dir = build_dir
         self.runs = 0
 
@@ -159,9 +161,11 @@ class ErrorCircuit:
             raise SpecError(f"targets have {schedule.targets.shape[1]} columns; the output area has {n_out} units")
         if self.spec.mode == "spiking" and (schedule.inputs.min() < 0 or schedule.inputs.max() > 1):
             raise SpecError("inputs must lie in [0, 1] (fractions of rate_max) in spiking mode")
-        ratio = float(schedule.duration / self.spec.dt)
-        if abs(ratio - round(ratio)) > 1e-6 or float(schedule.settle / self.spec.dt) % 1 > 1e-6:
-            raise SpecError("duration and settle must be whole numbers of time steps dt")
+        for name in ("duration", "settle"):
+            ratio = float(getattr(schedule, name) / self.spec.dt)
+            if abs(ratio - round(ratio)) > 1e-6:
+                raise SpecError(f"{name}={getattr(schedule, name)!r} must be a whole number of time steps "
+                                f"dt={self.spec.dt!r}")
 
     # ------------------------------------------------------------ conveniences
     def block(self, inputs, targets=None, **kwargs) -> Schedule:
@@ -249,10 +253,16 @@ def _recording_stretches(schedule: Schedule, recording: Recording):
     return [(int(e - s), bool(on[s])) for s, e in zip(starts, ends)]
 
 
-def _checked_matrix(name, W, shape):
-    W = np.array(W, dtype=float)
-    if W.shape != shape:
-        raise SpecError(f"{name} has shape {W.shape}; expected {shape}")
-    if not np.isfinite(W).all():
-        raise SpecError(f"{name} contains NaN or infinite values")
-    return W
+def _checked_matrices(name, matrices, shapes, first_index=0):
+    """Float copies of ``matrices``, checked for count, shape and finiteness."""
+    if len(matrices) != len(shapes):
+        raise SpecError(f"{name} has {len(matrices)} matrices; expected {len(shapes)}")
+    checked = []
+    for k, (W, shape) in enumerate(zip(matrices, shapes), start=first_index):
+        W = np.array(W, dtype=float)
+        if W.shape != shape:
+            raise SpecError(f"{name}[{k}] has shape {W.shape}; expected {shape}")
+        if not np.isfinite(W).all():
+            raise SpecError(f"{name}[{k}] contains NaN or infinite values")
+        checked.append(W)
+    return checked

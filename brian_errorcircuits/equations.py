@@ -16,6 +16,7 @@ Poisson neurons (see :data:`SPIKE_GENERATORS`).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,7 @@ class Activation:
     def expression(self, argument: str, derivative: bool = False) -> str:
         """The Brian2 expression of phi (or phi') applied to ``argument``."""
         template = self.phi_prime if derivative else self.phi
-        return "(" + template.replace("x", f"({argument})") + ")"
+        return "(" + re.sub(r"\bx\b", f"({argument})", template) + ")"
 
     def __call__(self, x: np.ndarray, derivative: bool = False) -> np.ndarray:
         """Evaluate the *same* expression string in numpy (the reference uses this)."""

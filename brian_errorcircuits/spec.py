@@ -65,7 +65,7 @@ class NeuronParams:
                 raise SpecError(f"{name}={value!r} is unknown; choose one of {sorted(ACTIVATIONS)}")
         for name in ("n_rep", "n_err"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise SpecError(f"{name}={value!r}: a population needs at least 1 neuron")
         if not np.isfinite(self.lateral_weight):
             raise SpecError(f"lateral_weight={self.lateral_weight!r} is not finite")
@@ -115,7 +115,9 @@ class CircuitSpec:
             object.__setattr__(self, "eta", (0 * Hz,) * max(areas, 0))
         elif not isinstance(self.eta, (tuple, list)):
             object.__setattr__(self, "eta", (self.eta,) * max(areas, 0))
-        if self.init_scale is None and areas > 0:
+        sizes_ok = all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
+                       for n in self.layers)
+        if self.init_scale is None and areas > 0 and sizes_ok:
             object.__setattr__(
                 self, "init_scale", tuple(1 / np.sqrt(n) for n in self.layers[:-1])
             )
@@ -126,7 +128,7 @@ class CircuitSpec:
         if len(self.layers) < 2:
             raise SpecError(f"layers={self.layers!r}: need an input size and at least one area")
         for k, n in enumerate(self.layers):
-            if not isinstance(n, (int, np.integer)) or n < 1:
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
                 raise SpecError(f"layers[{k}]={n!r}: every area needs at least 1 unit")
         if self.mode not in MODES:
             raise SpecError(f"mode={self.mode!r} is unknown; choose one of {MODES}")

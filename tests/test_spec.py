@@ -283,13 +283,13 @@ def test_weights_with_nan_or_inf(bad):
 
 
 def test_too_few_weight_matrices():
-    with pytest.raises(SpecError, match=r"^weights has 1 matrices for 2 areas"):
+    with pytest.raises(SpecError, match=r"^weights has 1 matrices; expected 2"):
         ErrorCircuit(spec(), weights=[np.zeros((4, 3))])
 
 
 def test_too_many_weight_matrices():
     """An extra matrix must not be dropped silently (zip() truncates)."""
-    with pytest.raises(SpecError, match=r"weights has 3 matrices for 2 areas"):
+    with pytest.raises(SpecError, match=r"^weights has 3 matrices; expected 2"):
         ErrorCircuit(spec(), weights=[np.zeros((4, 3)), np.zeros((2, 4)), np.zeros((5, 2))])
 
 
