@@ -128,8 +128,34 @@ def cython_cache_dir() -> str:
     return get_cython_cache_dir()
 
 
-def count_modules(directory) -> int:
-    return len(glob.glob(os.path.join(directory, "*.so"))) if directory and os.path.isdir(directory) else 0
+@contextlib.contextmanager
+def cython_probe():
+    """Count and time the Cython extension modules this process compiles (not found in the cache).
+
+    Wraps Brian2's CythonExtensionManager._load_module for the duration of the
+    block; modules that other processes add to a shared cache are not counted.
+    """
+    from brian2.codegen.runtime.cython_rt.extension_manager import CythonExtensionManager as Manager
+
+    original = Manager._load_module
+    counts = {"compiled": 0, "compile_s": 0.0}
+
+    @functools.wraps(original)
+    def load_module(self, module_path, *args, **kwargs):
+        if os.path.isfile(module_path):
+            return original(self, module_path, *args, **kwargs)
+        start = time.perf_counter()
+        try:
+            return original(self, module_path, *args, **kwargs)
+        finally:
+            counts["compiled"] += 1
+            counts["compile_s"] += time.perf_counter() - start
+
+    Manager._load_module = load_module
+    try:
+        yield counts
+    finally:
+        Manager._load_module = original
 
 
 def fit_line(runs, minus_compile=False):
@@ -310,13 +336,12 @@ def measure(circuit: ErrorCircuit, seconds: float, rng, *, label: str, collect: 
         if prof:
             record["profile_s"] = prof
     else:
-        cache = cython_cache_dir() if target == "cython" else None
-        before = count_modules(cache)
         cpu = time.process_time()
-        result = circuit.run(schedule)
+        with cython_probe() as compiled:
+            result = circuit.run(schedule)
         cpu = time.process_time() - cpu
         record.update(wall_s=result.wall_time, loop_s=float(b2.get_device()._last_run_time),
-                      cython_modules_compiled=count_modules(cache) - before)
+                      cython_modules_compiled=compiled["compiled"], cython_compile_s=compiled["compile_s"])
         if not record["cython_modules_compiled"]:
             # below 1: the run did not get a whole core (the machine was busy)
             record["cpu_share"] = cpu / record["wall_s"]
@@ -327,7 +352,8 @@ def measure(circuit: ErrorCircuit, seconds: float, rng, *, label: str, collect: 
         extra = (f", make {record['make_s']:.1f} s ({record['objects_compiled']}/{record['sources']} "
                  f"objects compiled, <= {record['most_compilers_at_once']} compilers at once)")
     elif record.get("cython_modules_compiled"):
-        extra = f", {record['cython_modules_compiled']} Cython modules compiled"
+        extra = (f", {record['cython_modules_compiled']} Cython modules compiled "
+                 f"({record['cython_compile_s']:.1f} s)")
     if "cpu_share" in record:
         extra += f", cpu share {record['cpu_share']:.2f}"
     log(f"  {label:<28s} {record['simulated_s']:7.1f} s simulated: wall {record['wall_s']:7.2f} s, "
@@ -395,10 +421,13 @@ def bench_target(target: str, settings: dict, out: Path, rng, log=print, cold_cy
 
 # --------------------------------------------------------------------------- part 2
 def is_plastic_codeobject(name: str) -> str | None:
-    """'update' / 'sum' for code objects of the plastic projections, else None."""
-    if not ("_to_area" in name and not name.startswith("after_run") and not name.startswith("before_run")):
+    """'update' / 'sum' for code objects of the plastic projections ('<source>_to_<target>'), else None.
+
+    Spike-to-trace synapses ('..._spikes_trace') and group code objects are not plastic projections.
+    """
+    if "_to_" not in name or "_spikes" in name or name.startswith(("after_run", "before_run")):
         return None
-    if "_stateupdater_codeobject" in name:
+    if name.endswith("_stateupdater_codeobject"):
         return "update"
     if "_summed_variable_" in name:
         return "sum"
@@ -446,8 +475,11 @@ def bench_synapses(mode: str, seconds: float, out: Path, rng, log=print) -> dict
         update = sum(t for k, t in prof.items() if is_plastic_codeobject(k) == "update")
         summed = sum(t for k, t in prof.items() if is_plastic_codeobject(k) == "sum")
         passes = sum(1 for k in prof if is_plastic_codeobject(k))
-        # synapse passes per step: one Euler update per projection, one loop per summed variable
-        synapse_passes = sum(layers[k - 1] * layers[k] * (1 + 1 + (k > 1)) for k in range(1, len(layers)))
+        # synapses each summed-variable code object loops over (one pass per step)
+        label = getattr(spec, "label", lambda k: "input" if k == 0 else f"area{k}")
+        size = {f"{label(k - 1)}_to_{label(k)}": layers[k - 1] * layers[k] for k in range(1, len(layers))}
+        summed_passes = sum(size.get(k.split("_summed_variable_")[0], 0)
+                            for k in prof if is_plastic_codeobject(k) == "sum")
         nets[name] = {
             "layers": list(layers), "plastic_synapses": synapses, "steps": steps,
             "area_units": int(sum(layers[1:])), "input_units": int(layers[0]),
@@ -456,7 +488,8 @@ def bench_synapses(mode: str, seconds: float, out: Path, rng, log=print) -> dict
             "plastic_code_per_step_us": (update + summed) / steps * 1e6 if prof else None,
             "plastic_code_ns_per_synapse_step": (update + summed) / (steps * synapses) * 1e9 if prof else None,
             "update_ns_per_synapse_step": update / (steps * synapses) * 1e9 if prof else None,
-            "summed_ns_per_synapse_pass": summed / (steps * (synapse_passes - synapses)) * 1e9 if prof else None,
+            "summed_ns_per_synapse_pass": summed / (steps * summed_passes) * 1e9 if summed_passes else None,
+            "summed_passes_per_step": summed_passes,
             "plastic_codeobjects_profiled": passes,
             "profiled_total_per_step_us": sum(prof.values()) / steps * 1e6 if prof else None,
             "calls_per_synapse": calls_in_synapse_loops(build_dir, [k for k in prof if is_plastic_codeobject(k)]),
@@ -495,7 +528,18 @@ def machine_facts() -> dict:
     except (OSError, IndexError, subprocess.SubprocessError):
         facts["cxx"] = None
     facts["cxx_flags"] = " ".join(b2.prefs.codegen.cpp.extra_compile_args_gcc)
+    facts["library_commit"] = _git("rev-parse", "--short", "HEAD")
+    dirty = _git("status", "--porcelain", "--", "brian_errorcircuits")
+    facts["library_uncommitted_changes"] = None if dirty is None else bool(dirty)
     return facts
+
+
+def _git(*args):
+    try:
+        done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def fmt(value, spec=".2f", none="-"):
@@ -508,8 +552,12 @@ def table(report: dict) -> str:
     lines.append(f"machine: {m['cpu_count']} CPUs ({m['cpus_usable']} usable, {m['cpu_model']}), "
                  f"Python {m['python']}, Brian2 {m['brian2']}, Cython {m['cython']}, numpy {m['numpy']}, "
                  f"{m['cxx']}")
+    lines.append(f"library: commit {m['library_commit']}"
+                 + (" + uncommitted changes" if m["library_uncommitted_changes"] else ""))
     lines.append(f"load average at start / end: {report['loadavg_start']} / {report['loadavg_end']}; "
-                 f"lowest cpu share of a timed run: {fmt(report.get('lowest_cpu_share'))}")
+                 f"lowest cpu share of a run with >= 1 s loop: {fmt(report.get('lowest_cpu_share'))}")
+    lines.append("(cpu share = CPU time / wall time of a run; below 1 the run waited for a core. It cannot "
+                 "see slowdowns from neighbours on shared caches or on the host, so compare repeated runs.)")
     if report.get("lowest_cpu_share") is not None and report["lowest_cpu_share"] < 0.9:
         lines.append("WARNING: some runs got less than 90% of a core (busy machine): timings are noisy")
     part = report["spiking_default"]
@@ -657,7 +705,8 @@ def main(argv=None) -> dict:
                         "plus 1 or 2 summed-variable passes"),
     }
     report["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
-    shares = [r["cpu_share"] for r in _all_runs(report) if "cpu_share" in r]
+    # runs of a second or more: shorter ones are dominated by start-up and file I/O
+    shares = [r["cpu_share"] for r in _all_runs(report) if "cpu_share" in r and r["loop_s"] >= 1.0]
     report["lowest_cpu_share"] = min(shares) if shares else None
     report["elapsed_s"] = time.perf_counter() - start
     text = table(report)

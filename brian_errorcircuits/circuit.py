@@ -61,8 +61,13 @@ class ErrorCircuit:
     spec : CircuitSpec
         Validated here; bad values raise :class:`SpecError` before any compile.
     weights : list of ndarray, optional
-        Forward weights, ``weights[k-1]`` of shape (n_k, n_{k-1}); drawn from
-        U(-s_k, s_k) with ``spec.init_scale`` and ``spec.seed`` if omitted.
+        Bottom-up weights, one (n_target, n_source) matrix per entry of
+        ``spec.projections`` (for a layered circuit ``weights[k-1]`` feeds area
+        k); drawn from density * U(-s, s) with s the target's ``init_scale``
+        and ``spec.seed`` if omitted.
+    feedback_weights : list of ndarray, optional
+        Fixed top-down weights for ``feedback_alignment``, one matrix per
+        ``spec.feedback_projections`` entry; random if omitted.
     build_dir : str, optional
         Folder for ``cpp_standalone`` builds (a fresh temporary folder if None).
     """
@@ -70,20 +75,19 @@ class ErrorCircuit:
     def __init__(self, spec: CircuitSpec, weights=None, feedback_weights=None, build_dir=None):
         self.spec = spec.validate()
         rng = np.random.default_rng(spec.seed)
-        shapes = [(spec.layers[k], spec.layers[k - 1]) for k in range(1, spec.n_areas + 1)]
+        n = spec.layers
+        shapes = [(n[p.target], n[p.source]) for p in spec.projections]
         if weights is None:
-            weights = [rng.uniform(-s, s, size=shape) for s, shape in zip(spec.init_scale, shapes)]
+            weights = [p.density * rng.uniform(-1, 1, size=shape) * spec.init_scale[p.target - 1]
+                       for p, shape in zip(spec.projections, shapes)]
         self.weights = _checked_matrices("weights", weights, shapes)
-        feedback_shapes = [shape[::-1] for shape in shapes[1:]]
+        feedback_shapes = [(n[p.target], n[p.source]) for p in spec.feedback_projections]
         if feedback_weights is None:
-            feedback_weights = [None] + [
-                rng.uniform(-1, 1, size=shape) * spec.feedback_scale * s
-                for shape, s in zip(feedback_shapes, spec.init_scale[1:])
+            feedback_weights = [
+                p.density * rng.uniform(-1, 1, size=shape) * spec.feedback_scale * spec.init_scale[p.source - 1]
+                for p, shape in zip(spec.feedback_projections, feedback_shapes)
             ]
-        if len(feedback_weights) == 0 or feedback_weights[0] is not None:
-            raise SpecError("feedback_weights[0] must be None: nothing projects down into the input")
-        self.feedback_weights = [None] + _checked_matrices(
-            "feedback_weights", feedback_weights[1:], feedback_shapes, first_index=1)
+        self.feedback_weights = _checked_matrices("feedback_weights", feedback_weights, feedback_shapes)
         self.build_dir = build_dir
         self.runs = 0
 
@@ -253,12 +257,12 @@ def _recording_stretches(schedule: Schedule, recording: Recording):
     return [(int(e - s), bool(on[s])) for s, e in zip(starts, ends)]
 
 
-def _checked_matrices(name, matrices, shapes, first_index=0):
+def _checked_matrices(name, matrices, shapes):
     """Float copies of ``matrices``, checked for count, shape and finiteness."""
     if len(matrices) != len(shapes):
         raise SpecError(f"{name} has {len(matrices)} matrices; expected {len(shapes)}")
     checked = []
-    for k, (W, shape) in enumerate(zip(matrices, shapes), start=first_index):
+    for k, (W, shape) in enumerate(zip(matrices, shapes)):
         W = np.array(W, dtype=float)
         if W.shape != shape:
             raise SpecError(f"{name}[{k}] has shape {W.shape}; expected {shape}")

@@ -183,26 +183,26 @@ LATERAL_GAIN = "gain = w_pe*{phi_prime}"
 LATERAL_APICAL = "v_api = w_ep*out_E"
 
 
-def forward_synapse_equations(
-    source_label: str, target_label: str, feedback: str | None
-) -> str:
+def forward_synapse_equations(source_label: str, target_label: str, sends_error: bool) -> str:
     """A plastic basal projection from area ``source`` to area ``target``.
 
     dW/dt = eta (u_breve_post - a v_bas_post) out_pre, the dendritic-prediction
     rule: soma minus what the basal dendrite alone predicts, times the
-    presynaptic (filtered) activity.  With ``feedback='backprop'`` the same
-    synapses also send top-down error with W^T to the source's error neurons
-    (a summed variable on the presynaptic side), so the feedback tracks the
-    learning weights exactly; with ``'feedback_alignment'`` a fixed random
-    ``b`` does; ``None`` (source is the input) sends nothing down.
+    presynaptic (filtered) activity.  With ``sends_error`` (backprop feedback)
+    the same synapses also send the target's error down to the source's error
+    neurons with W^T (a summed variable on the presynaptic side), so the
+    feedback tracks the learning weights exactly.
     """
     lines = [
         "dw/dt = eta*learning_on(t)*(u_breve_P_post - basal_fraction*v_bas_post)*out_P_pre : 1 (clock-driven)",
         "eta : hertz (shared, constant)",
         f"v_bas_from_{source_label}_post = w*out_P_pre : 1 (summed)",
     ]
-    if feedback == "backprop":
+    if sends_error:
         lines.append(f"v_td_from_{target_label}_pre = w*out_E_post : 1 (summed)")
-    elif feedback == "feedback_alignment":
-        lines += ["b : 1 (constant)", f"v_td_from_{target_label}_pre = b*out_E_post : 1 (summed)"]
     return "\n".join(lines)
+
+
+def feedback_synapse_equations(source_label: str) -> str:
+    """A fixed top-down projection between error neurons (feedback alignment)."""
+    return f"b : 1 (constant)\nv_td_from_{source_label}_post = b*out_E_pre : 1 (summed)"

@@ -66,10 +66,6 @@ class BuiltNetwork:
     state_monitors: dict = field(default_factory=dict)
 
 
-def area_name(k: int) -> str:
-    return "input" if k == 0 else f"area{k}"
-
-
 def build_network(
     spec: CircuitSpec,
     weights: list,
@@ -80,74 +76,79 @@ def build_network(
 ) -> BuiltNetwork:
     """Assemble the circuit of ``spec`` with the given weights for ``schedule``.
 
-    ``weights[k-1]`` has shape (n_k, n_{k-1}); ``feedback_weights[k-1]`` (used
-    with feedback alignment) has shape (n_{k-1}, n_k) and is None for k = 1.
-    ``silenced`` lists areas (1..L) whose error neurons are clamped silent.
+    ``weights`` holds one (n_target, n_source) matrix per ``spec.projections``
+    entry, ``feedback_weights`` one per ``spec.feedback_projections`` entry
+    (used with feedback alignment).  ``silenced`` lists areas (1..L) whose
+    error neurons are clamped silent.
     """
     p = spec.neuron
     L = spec.n_areas
+    label = spec.label
     constants = {
         "g_l": p.g_l, "g_bas": p.g_bas, "g_api": p.g_api, "g_den": p.g_den, "g_tgt": p.g_tgt,
         "g_tot": p.g_l + p.g_bas + p.g_api, "basal_fraction": p.basal_fraction,
         "tau_syn": p.tau_syn, "rate_max": p.rate_max, "rate_err": p.rate_err,
         **_timed_arrays(schedule),
     }
+    backprop = spec.feedback == "backprop"
+    topdown = (
+        [(pr.target, pr.source) for pr in spec.projections if pr.source > 0] if backprop
+        else [(pr.source, pr.target) for pr in spec.feedback_projections]
+    )  # (from area, into area) of every top-down error pathway
     objects, areas, projections = [], [], []
     built = BuiltNetwork(b2.Network(), areas, projections)
 
-    input_group = b2.NeuronGroup(
+    areas.append(b2.NeuronGroup(
         spec.layers[0], eq.input_equations(spec.mode), method="euler", name="input",
         namespace=constants, order=ORDER_MEMBRANES,
-    )
-    areas.append(input_group)
+    ))
     for k in range(1, L + 1):
         act = eq.ACTIVATIONS[p.output_activation if k == L else p.activation]
         group = b2.NeuronGroup(
             spec.layers[k],
             eq.area_equations(
                 act,
-                basal_inputs=[f"v_bas_from_{area_name(k - 1)}"],
-                topdown_inputs=[] if k == L else [f"v_td_from_{area_name(k + 1)}"],
+                basal_inputs=[f"v_bas_from_{label(pr.source)}" for pr in spec.projections if pr.target == k],
+                topdown_inputs=[f"v_td_from_{label(src)}" for src, tgt in topdown if tgt == k],
                 is_output=k == L,
                 mode=spec.mode,
                 prospective=p.prospective,
             ),
-            method="euler", name=area_name(k), order=ORDER_MEMBRANES,
+            method="euler", name=label(k), order=ORDER_MEMBRANES,
             namespace=constants,
         )
         group.w_pe = p.lateral_weight
         group.w_ep = p.lateral_weight
         group.error_active = 0.0 if k in silenced else 1.0
-        base = ORDER_TOP_DOWN + 10 * (L - k)
         objects.append(group.run_regularly(
             eq.LATERAL_GAIN.format(phi_prime=act.expression("u_breve_P", derivative=True)),
-            when="groups", order=base, name=f"{area_name(k)}_gain",
+            when="groups", order=_top_down_order(L, k), name=f"{label(k)}_gain",
         ))
         objects.append(group.run_regularly(
-            eq.LATERAL_APICAL, when="groups", order=base + 2, name=f"{area_name(k)}_apical",
+            eq.LATERAL_APICAL, when="groups", order=_top_down_order(L, k) + 2, name=f"{label(k)}_apical",
         ))
         areas.append(group)
 
-    for k in range(1, L + 1):
-        feedback = None if k == 1 else spec.feedback
-        syn = b2.Synapses(
-            areas[k - 1], areas[k],
-            eq.forward_synapse_equations(area_name(k - 1), area_name(k), feedback),
-            method="euler", name=f"{area_name(k - 1)}_to_{area_name(k)}",
-            namespace=constants, order=ORDER_PLASTICITY,
+    for pr, W in zip(spec.projections, weights):
+        sends_error = backprop and pr.source > 0
+        syn = _all_to_all(
+            areas[pr.source], areas[pr.target],
+            eq.forward_synapse_equations(label(pr.source), label(pr.target), sends_error),
+            W, "w", f"{label(pr.source)}_to_{label(pr.target)}", constants, ORDER_PLASTICITY,
         )
-        n_pre, n_post = spec.layers[k - 1], spec.layers[k]
-        syn.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
-        syn.w = np.asarray(weights[k - 1], float).T.ravel()
-        syn.eta = spec.eta[k - 1]
-        if feedback == "feedback_alignment":
-            syn.b = np.asarray(feedback_weights[k - 1], float).ravel()
-        syn.summed_updaters[f"v_bas_from_{area_name(k - 1)}_post"].order = ORDER_BOTTOM_UP + k
-        if feedback is not None:
-            syn.summed_updaters[f"v_td_from_{area_name(k)}_pre"].order = (
-                ORDER_TOP_DOWN + 10 * (L - k + 1) + 1
-            )
+        syn.eta = spec.eta[pr.target - 1] * (pr.density if spec.eta_scaled_by_density else 1.0)
+        syn.summed_updaters[f"v_bas_from_{label(pr.source)}_post"].order = ORDER_BOTTOM_UP + pr.target
+        if sends_error:
+            syn.summed_updaters[f"v_td_from_{label(pr.target)}_pre"].order = _top_down_order(L, pr.source) + 1
         projections.append(syn)
+    if not backprop:
+        for pr, B in zip(spec.feedback_projections, feedback_weights):
+            syn = _all_to_all(
+                areas[pr.source], areas[pr.target], eq.feedback_synapse_equations(label(pr.source)),
+                B, "b", f"{label(pr.source)}_to_{label(pr.target)}_feedback", constants, ORDER_PLASTICITY,
+            )
+            syn.summed_updaters[f"v_td_from_{label(pr.source)}_post"].order = _top_down_order(L, pr.target) + 1
+            objects.append(syn)
 
     if spec.mode == "spiking":
         objects += _spiking_populations(spec, built, constants)
@@ -158,13 +159,27 @@ def build_network(
         for k in range(1, L + 1):
             built.state_monitors[k] = b2.StateMonitor(
                 areas[k], list(recording.variables), record=True, dt=recording.dt,
-                name=f"states_{area_name(k)}",
+                name=f"states_{label(k)}",
             )
     built.network.add(
         *areas, *projections, *objects, *built.spike_groups.values(),
         *built.spike_monitors.values(), *built.state_monitors.values(),
     )
     return built
+
+
+def _top_down_order(n_areas: int, k: int) -> int:
+    """Start of area k's slot in the top-down part of the sweep (highest area first)."""
+    return ORDER_TOP_DOWN + 10 * (n_areas - k)
+
+
+def _all_to_all(source, target, model, matrix, variable, name, namespace, order):
+    """Synapses between every unit of ``source`` and of ``target``, ``variable`` set from
+    ``matrix`` of shape (n_target, n_source)."""
+    syn = b2.Synapses(source, target, model, method="euler", name=name, namespace=namespace, order=order)
+    syn.connect(i=np.repeat(np.arange(source.N), target.N), j=np.tile(np.arange(target.N), source.N))
+    setattr(syn, variable, np.asarray(matrix, float).T.ravel())
+    return syn
 
 
 def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, constants: dict) -> list:

@@ -28,13 +28,14 @@ def _activations(spec: CircuitSpec):
 def forward(spec: CircuitSpec, weights: list, inputs: np.ndarray):
     """Free steady state of the circuit (no target): potentials h_k and rates r_k.
 
-    Returns lists indexed by area (index 0 = input, h[0] is None).
+    h_k = a * sum over projections p into k of W_p r_source.  Returns lists
+    indexed by area (index 0 = input, h[0] is None).
     """
     phis = _activations(spec)
     a = spec.neuron.basal_fraction
     rates, potentials = [np.atleast_2d(np.asarray(inputs, float))], [None]
-    for k, W in enumerate(weights, start=1):
-        h = a * rates[-1] @ np.asarray(W).T
+    for k in range(1, spec.n_areas + 1):
+        h = a * sum(rates[p.source] @ np.asarray(W).T for p, W in zip(spec.projections, weights) if p.target == k)
         potentials.append(h)
         rates.append(phis[k](h))
     return potentials, rates
@@ -43,7 +44,8 @@ def forward(spec: CircuitSpec, weights: list, inputs: np.ndarray):
 def backprop_deltas(spec: CircuitSpec, weights: list, inputs, targets):
     """Exact backprop errors delta_k (rows = samples) for the squared loss.
 
-    delta_L = phi'(h_L) (r* - r_L),  delta_k = phi'(h_k) W_{k+1}^T delta_{k+1}.
+    delta_L = phi'(h_L) (r* - r_L),  delta_k = phi'(h_k) sum_p W_p^T delta_target(p)
+    over the projections p leaving area k (skip connections included).
     Index 0 is None; delta_k has shape (samples, n_k).
     """
     phis = _activations(spec)
@@ -52,15 +54,17 @@ def backprop_deltas(spec: CircuitSpec, weights: list, inputs, targets):
     deltas = [None] * (L + 1)
     deltas[L] = phis[L](h[L], derivative=True) * (np.atleast_2d(targets) - r[L])
     for k in range(L - 1, 0, -1):
-        deltas[k] = phis[k](h[k], derivative=True) * (deltas[k + 1] @ np.asarray(weights[k]))
+        back = sum((deltas[p.target] @ np.asarray(W) for p, W in zip(spec.projections, weights)
+                    if p.source == k), np.zeros_like(h[k]))
+        deltas[k] = phis[k](h[k], derivative=True) * back
     return deltas
 
 
 def backprop_weight_updates(spec: CircuitSpec, weights: list, inputs, targets):
-    """Direction of gradient descent on the squared loss per weight matrix (sum over samples)."""
+    """Direction of gradient descent on the squared loss, one matrix per projection (sum over samples)."""
     _, r = forward(spec, weights, inputs)
     deltas = backprop_deltas(spec, weights, inputs, targets)
-    return [deltas[k].T @ r[k - 1] for k in range(1, spec.n_areas + 1)]
+    return [deltas[p.target].T @ r[p.source] for p in spec.projections]
 
 
 def mse(outputs, targets) -> float:
@@ -71,21 +75,23 @@ def mse(outputs, targets) -> float:
 class RateReference:
     """Euler integration of the rate circuit in numpy, step for step as Brian2 does it."""
 
-    def __init__(self, spec: CircuitSpec, weights: list, feedback_weights: list | None = None,
+    def __init__(self, spec: CircuitSpec, weights: list, feedback_weights: list = (),
                  silenced: tuple = ()):
         if spec.mode != "rate":
             raise SpecError("the numpy reference integrates the rate mode only")
         self.spec = spec
         self.weights = [np.array(W, float) for W in weights]
-        self.feedback_weights = feedback_weights
+        self.feedback_weights = [np.asarray(B, float) for B in feedback_weights]
         self.silenced = silenced
         self.phis = _activations(spec)
 
-    def _feedback(self, k):
-        """Top-down weights from area k to area k-1, shape (n_{k-1}, n_k)."""
+    def _top_down(self, k):
+        """(from area, matrix) of every error pathway into area k's error neurons."""
         if self.spec.feedback == "backprop":
-            return self.weights[k - 1].T
-        return np.asarray(self.feedback_weights[k - 1], float)
+            return [(p.target, W.T) for p, W in zip(self.spec.projections, self.weights)
+                    if p.source == k]
+        return [(p.source, B) for p, B in zip(self.spec.feedback_projections, self.feedback_weights)
+                if p.target == k]
 
     def run(self, schedule: Schedule, record=("u_P", "u_E")) -> dict:
         """Integrate over ``schedule``; return {var: [array (steps, n_k) per area 1..L]}.
@@ -100,7 +106,7 @@ class RateReference:
         g_l, g_bas, g_api, g_den, g_tgt = (float(getattr(p, n)) for n in ("g_l", "g_bas", "g_api", "g_den", "g_tgt"))
         g_tot, a = g_l + g_bas + g_api, p.basal_fraction
         eta = [float(e) for e in spec.eta]
-        n = spec.layers
+        n, projections = spec.layers, spec.projections
         s = {name: [None] + [np.zeros(n[k]) for k in range(1, L + 1)]
              for name in ("v_bas", "v_api", "gain", "v_td", "u_P", "u_E")}
         active = [None] + [0.0 if k in self.silenced else 1.0 for k in range(1, L + 1)]
@@ -134,23 +140,26 @@ class RateReference:
                 for k in range(1, L + 1):
                     trace[name][k][step] = s[name][k]
             for k in range(1, L + 1):
-                s["v_bas"][k] = self.weights[k - 1] @ out_P(k - 1)
+                s["v_bas"][k] = sum(W @ out_P(pr.source) for pr, W in zip(projections, self.weights)
+                                    if pr.target == k)
             for k in range(L, 0, -1):
                 s["gain"][k] = p.lateral_weight * self.phis[k](u_breve(k), derivative=True)
                 if k < L:
-                    s["v_td"][k] = self._feedback(k + 1) @ out_E(k + 1)
+                    s["v_td"][k] = sum((B @ out_E(src) for src, B in self._top_down(k)), np.zeros(n[k]))
                 s["v_api"][k] = p.lateral_weight * out_E(k)
             updates = [
-                dt * eta[k - 1] * learn * np.outer(u_breve(k) - a * s["v_bas"][k], out_P(k - 1))
-                for k in range(1, L + 1)
+                dt * eta[pr.target - 1] * (pr.density if spec.eta_scaled_by_density else 1.0) * learn
+                * np.outer(u_breve(pr.target) - a * s["v_bas"][pr.target], out_P(pr.source))
+                for pr in projections
             ]
             derivs = [
                 (g_bas * s["v_bas"][k] + g_api * s["v_api"][k] - g_tot * s["u_P"][k],
                  g_err(k) * v_den(k) - (g_l + g_err(k)) * s["u_E"][k])
                 for k in range(1, L + 1)
             ]
+            for W, update in zip(self.weights, updates):
+                W += update
             for k in range(1, L + 1):
-                self.weights[k - 1] += updates[k - 1]
                 s["u_P"][k] = s["u_P"][k] + dt * derivs[k - 1][0]
                 s["u_E"][k] = s["u_E"][k] + dt * derivs[k - 1][1]
         return trace

@@ -7,6 +7,7 @@ generated.  Every check raises :class:`SpecError` naming the parameter.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,6 +79,26 @@ class NeuronParams:
 
 
 @dataclass(frozen=True)
+class Projection:
+    """A projection between areas (index 0 = input, 1..L = areas), with its density.
+
+    Bottom-up projections (source < target) end on basal dendrites of
+    representation neurons; top-down ones (source > target) end on dendrites
+    of error neurons.  ``density`` scales the initial weight range (and the
+    learning rate, if the spec asks for it).
+    """
+
+    source: int
+    target: int
+    density: float = 1.0
+
+
+def hierarchy(n_areas: int) -> tuple:
+    """Bottom-up projections of a strict hierarchy: input -> 1 -> 2 -> ... -> L."""
+    return tuple(Projection(k - 1, k) for k in range(1, n_areas + 1))
+
+
+@dataclass(frozen=True)
 class CircuitSpec:
     """A layered error-neuron circuit: sizes, learning rates, modes, timing.
 
@@ -95,6 +116,16 @@ class CircuitSpec:
         Learning rate of the basal synapses into each area (len = areas).
     dt : Quantity (second)
         Integration step.
+    projections : tuple of Projection, optional
+        Bottom-up projections (default: a strict hierarchy).  The last area is
+        the output area.
+    feedback_projections : tuple of Projection, optional
+        Top-down projections between error neurons used with
+        ``feedback_alignment`` (default: the bottom-up ones reversed).  With
+        ``backprop`` feedback, every bottom-up projection between areas sends
+        the error back down with its own transposed weights.
+    area_names : tuple of str, optional
+        Names of areas 1..L (default ``area1``..``areaL``); they name the Brian2 objects.
     """
 
     layers: tuple
@@ -107,10 +138,24 @@ class CircuitSpec:
     dt: Quantity = unit_default(0.25 * ms)
     seed: int = 0
     target: str = "cython"
+    projections: tuple = None
+    feedback_projections: tuple = None
+    area_names: tuple = None
+    eta_scaled_by_density: bool = False  #: multiply each projection's eta by its density
 
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers) if self.layers is not None else ())
         areas = len(self.layers) - 1
+        if self.projections is None:
+            object.__setattr__(self, "projections", hierarchy(max(areas, 0)))
+        object.__setattr__(self, "projections", tuple(self.projections))
+        if self.feedback_projections is None:
+            object.__setattr__(self, "feedback_projections", tuple(
+                Projection(p.target, p.source, p.density) for p in self.projections if p.source > 0))
+        object.__setattr__(self, "feedback_projections", tuple(self.feedback_projections))
+        if self.area_names is None:
+            object.__setattr__(self, "area_names", tuple(f"area{k}" for k in range(1, areas + 1)))
+        object.__setattr__(self, "area_names", tuple(self.area_names))
         if self.eta is None:
             object.__setattr__(self, "eta", (0 * Hz,) * max(areas, 0))
         elif not isinstance(self.eta, (tuple, list)):
@@ -118,9 +163,10 @@ class CircuitSpec:
         sizes_ok = all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
                        for n in self.layers)
         if self.init_scale is None and areas > 0 and sizes_ok:
-            object.__setattr__(
-                self, "init_scale", tuple(1 / np.sqrt(n) for n in self.layers[:-1])
-            )
+            fan_in = [sum(self.layers[p.source] for p in self.projections
+                          if p.target == k and 0 <= p.source < len(self.layers))
+                      for k in range(1, areas + 1)]
+            object.__setattr__(self, "init_scale", tuple(1 / np.sqrt(max(n, 1)) for n in fan_in))
         object.__setattr__(self, "eta", tuple(self.eta))
         object.__setattr__(self, "init_scale", tuple(self.init_scale or ()))
 
@@ -146,6 +192,7 @@ class CircuitSpec:
             if not np.isfinite(s) or s < 0:
                 raise SpecError(f"init_scale[{k}]={s!r} must be finite and >= 0")
         _positive("dt", self.dt, ms)
+        self._validate_projections()
         self.neuron.validate()
         if self.mode == "spiking":
             for name in ("activation", "output_activation"):
@@ -157,9 +204,67 @@ class CircuitSpec:
                     )
         return self
 
+    def _validate_projections(self):
+        L = self.n_areas
+        if len(self.area_names) != L:
+            raise SpecError(f"area_names has {len(self.area_names)} names for {L} areas")
+        labels = [brian_label(name) for name in self.area_names]
+        for name, label in zip(self.area_names, labels):
+            if not name or label == "input" or labels.count(label) > 1:
+                raise SpecError(f"area name {name!r} is empty, 'input', or not unique")
+        for kind, projections, upward in (("projections", self.projections, True),
+                                          ("feedback_projections", self.feedback_projections, False)):
+            seen = set()
+            for p in projections:
+                if not isinstance(p, Projection):
+                    raise SpecError(f"{kind} must hold Projection objects, got {p!r}")
+                lowest = 0 if upward else 1
+                if not (lowest <= p.source <= L and 1 <= p.target <= L):
+                    raise SpecError(f"{kind}: {p} names an area outside {lowest}..{L}")
+                if (p.source < p.target) != upward:
+                    direction = "upward (source < target)" if upward else "downward (source > target)"
+                    raise SpecError(f"{kind}: {p} must point {direction}")
+                if not np.isfinite(p.density) or p.density <= 0:
+                    raise SpecError(f"{kind}: {p} needs a finite density > 0")
+                if (p.source, p.target) in seen:
+                    raise SpecError(f"{kind}: {p.source} -> {p.target} appears twice")
+                seen.add((p.source, p.target))
+        fed = {p.target for p in self.projections}
+        for k in range(1, L + 1):
+            if k not in fed:
+                raise SpecError(f"area {self.area_names[k - 1]!r} receives no bottom-up projection")
+
     @property
     def n_areas(self) -> int:
         return len(self.layers) - 1
+
+    def label(self, k: int) -> str:
+        """Brian2-safe name of area k (0 = input)."""
+        return "input" if k == 0 else brian_label(self.area_names[k - 1])
+
+    @classmethod
+    def from_table(cls, table, sizes, n_input: int, **fields) -> "CircuitSpec":
+        """A multi-area circuit from a projection-density table.
+
+        ``sizes`` gives the units of the first ``len(sizes)`` areas of the
+        table (in table order, the last one being the output area); the input
+        projects into the first area with density 1.  Bottom-up projections are
+        the table's entries above the diagonal, top-down ones (used with
+        feedback alignment) those below it.
+        """
+        table = table.first(len(sizes))
+        index = {name: k for k, name in enumerate(table.areas, start=1)}
+        dens = table.densities
+        up = [Projection(0, 1)] + [
+            Projection(index[s], index[t], float(dens[index[s] - 1, index[t] - 1]))
+            for s in table.areas for t in table.areas if table.bottom_up[index[s] - 1, index[t] - 1]
+        ]
+        down = [
+            Projection(index[s], index[t], float(dens[index[s] - 1, index[t] - 1]))
+            for s in table.areas for t in table.areas if table.top_down[index[s] - 1, index[t] - 1]
+        ]
+        return cls(layers=(n_input, *sizes), projections=tuple(up), feedback_projections=tuple(down),
+                   area_names=tuple(table.areas), **fields)
 
     def replace(self, **changes) -> "CircuitSpec":
         """A copy with some fields changed (``neuron`` accepts a dict of overrides)."""
@@ -169,6 +274,12 @@ class CircuitSpec:
         elif neuron is not None:
             changes["neuron"] = neuron
         return dataclasses.replace(self, **changes)
+
+
+def brian_label(name: str) -> str:
+    """``name`` as a Brian2 identifier (letters, digits, underscores)."""
+    label = re.sub(r"\W", "_", str(name))
+    return label if label[:1].isalpha() else f"a_{label}"
 
 
 def override(params, changes: dict):
@@ -199,4 +310,4 @@ def _non_negative(name, value, unit):
         raise SpecError(f"{name}={value!r} must not be negative")
 
 
-__all__ = ["NeuronParams", "CircuitSpec", "SpecError", "override", "MODES", "FEEDBACK_MODES", "TARGETS"]
+__all__ = ["NeuronParams", "CircuitSpec", "Projection", "hierarchy", "brian_label", "SpecError", "override", "MODES", "FEEDBACK_MODES", "TARGETS"]

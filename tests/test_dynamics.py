@@ -1,7 +1,7 @@
-"""Dynamics against the numpy oracle and exact backprop (Cython runtime).
+"""Dynamics against the numpy oracle and exact backprop.
 
-Tolerances are stated where they are used.  Rate-mode networks here share
-one set of equations (two hidden areas), so Cython compiles them once.
+Tolerances are stated where they are used.  Short rate-mode runs use Brian2's
+numpy target (no compile); one rate test and the spiking tests use Cython.
 """
 import brian2 as b2
 import numpy as np
@@ -14,7 +14,7 @@ RATE_LAYERS = (4, 7, 5, 3)
 
 
 def rate_spec(**changes):
-    base = dict(layers=RATE_LAYERS, mode="rate", eta=(3 * b2.Hz,) * 3, dt=0.1 * b2.ms, seed=4)
+    base = dict(layers=RATE_LAYERS, mode="rate", eta=(3 * b2.Hz,) * 3, dt=0.1 * b2.ms, seed=4, target="numpy")
     base.update(changes)
     return CircuitSpec(**base)
 
@@ -24,15 +24,16 @@ def samples(n, spec, seed=0):
     return rng.uniform(0, 1, (n, spec.layers[0])), rng.uniform(-0.8, 0.8, (n, spec.layers[-1]))
 
 
-@pytest.mark.parametrize("feedback, prospective", [("backprop", True), ("feedback_alignment", False)])
-def test_rate_mode_matches_numpy_reference(feedback, prospective):
+@pytest.mark.parametrize("feedback, prospective, target", [
+    ("backprop", True, "cython"), ("feedback_alignment", False, "numpy")])
+def test_rate_mode_matches_numpy_reference(feedback, prospective, target):
     """Same weights, inputs and dt: voltages and weights agree step for step.
 
     1200 steps (6 presentations of 20 ms at dt = 0.1 ms), plasticity on for
     the first four, a target on for five: relative error <= 1e-6 (observed
     ~1e-15: the same arithmetic in another order).
     """
-    spec = rate_spec(feedback=feedback, neuron=NeuronParams(prospective=prospective))
+    spec = rate_spec(feedback=feedback, neuron=NeuronParams(prospective=prospective), target=target)
     circuit = ErrorCircuit(spec)
     x, y = samples(6, spec)
     timing = dict(duration=20 * b2.ms, settle=5 * b2.ms)

@@ -1,0 +1,110 @@
+"""Multi-area circuits built from projection-density tables.
+
+Rate mode on Brian2's numpy target: these short runs cost less than a Cython
+compile of every projection (the Cython target is covered in test_dynamics).
+"""
+import brian2 as b2
+import numpy as np
+import pytest
+
+from brian_errorcircuits import CircuitSpec, ErrorCircuit, Recording, SpecError, cosine
+from brian_errorcircuits.connectome import ProjectionTable, load_table
+from brian_errorcircuits.reference import RateReference, backprop_deltas
+from brian_errorcircuits.spec import Projection
+
+SIZES = (6, 5, 4, 3)  # V1, V2, V4, TEO: skip projections V1 -> V4 and V2 -> TEO
+
+
+def visual_spec(**fields):
+    base = dict(mode="rate", eta=(3 * b2.Hz,) * len(SIZES), dt=0.1 * b2.ms, seed=2, target="numpy")
+    base.update(fields)
+    return CircuitSpec.from_table(load_table("macaque_visual_7areas"), SIZES, 4, **base)
+
+
+def test_table_projections_follow_rows_as_sources():
+    spec = visual_spec()
+    up = {(p.source, p.target): p.density for p in spec.projections}
+    down = {(p.source, p.target): p.density for p in spec.feedback_projections}
+    assert spec.area_names == ("V1", "V2", "V4", "TEO")
+    assert up == {(0, 1): 1.0, (1, 2): 1.0, (1, 3): 0.0316, (2, 3): 1.0, (2, 4): 0.316, (3, 4): 1.0}
+    assert down == {(2, 1): 1.0, (3, 1): 0.316, (3, 2): 0.316, (4, 1): 0.1, (4, 2): 0.0316, (4, 3): 1.0}
+
+
+def test_doubling_one_table_entry_changes_exactly_one_weight_block():
+    table = load_table("macaque_visual_7areas")
+    doubled = table.with_density("V2", "TEO", 2 * table.density("V2", "TEO"))
+    original = ErrorCircuit(CircuitSpec.from_table(table, SIZES, 4, seed=1))
+    changed = ErrorCircuit(CircuitSpec.from_table(doubled, SIZES, 4, seed=1))
+    changed_blocks = [p for p, a, b in zip(original.spec.projections, original.weights, changed.weights)
+                      if not np.array_equal(a, b)]
+    assert [(p.source, p.target) for p in changed_blocks] == [(2, 4)]
+    index = original.spec.projections.index(changed_blocks[0])
+    np.testing.assert_array_equal(changed.weights[index], 2 * original.weights[index])
+
+
+def test_strict_hierarchy_table_reproduces_layered_circuit_exactly():
+    layers = (4, 6, 5, 3)
+    layered = CircuitSpec(layers=layers, mode="rate", eta=(2 * b2.Hz,) * 3, seed=3, target="numpy")
+    tabled = CircuitSpec.from_table(ProjectionTable.hierarchy(3), layers[1:], layers[0], mode="rate",
+                                    eta=(2 * b2.Hz,) * 3, seed=3, target="numpy")
+    assert tabled.projections == layered.projections
+    runs = []
+    for spec in (layered, tabled):
+        circuit = ErrorCircuit(spec)
+        rng = np.random.default_rng(0)
+        x, y = rng.uniform(0, 1, (2, 4)), rng.uniform(-0.5, 0.5, (2, 3))
+        runs.append(circuit.run(circuit.block(x, y, learning=True, duration=20 * b2.ms, settle=5 * b2.ms)))
+    for a, b in zip(runs[0].weights_after, runs[1].weights_after):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(runs[0].err_avg[1:], runs[1].err_avg[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("feedback", ["backprop", "feedback_alignment"])
+def test_skip_connections_match_numpy_reference(feedback):
+    """With skip projections in both directions: relative error <= 1e-6 over 600 steps."""
+    spec = visual_spec(feedback=feedback)
+    circuit = ErrorCircuit(spec)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 1, (3, 4)), rng.uniform(-0.5, 0.5, (3, 3))
+    schedule = circuit.block(x, y, learning=True, duration=20 * b2.ms, settle=5 * b2.ms)
+    reference = RateReference(spec, circuit.weights, circuit.feedback_weights)
+    result = circuit.run(schedule, Recording(variables=("u_P", "u_E"), dt=spec.dt))
+    expected = reference.run(schedule)
+    for k in range(1, spec.n_areas + 1):
+        for var in ("u_P", "u_E"):
+            oracle = expected[var][k]
+            assert np.max(np.abs(result.states[k][var].T - oracle)) <= 1e-6 * np.max(np.abs(oracle)), (k, var)
+    for learned, oracle in zip(result.weights_after, reference.weights):
+        assert np.max(np.abs(learned - oracle)) <= 1e-6 * np.max(np.abs(oracle))
+
+
+def test_skip_connections_carry_backprop_errors():
+    """Rate mode, backprop feedback through skip projections: hidden error neurons vs exact
+    backprop on the same DAG.  cosine >= 0.99 per hidden area (the nudged operating point
+    differs slightly from the free one, more so in lower areas)."""
+    spec = visual_spec(eta=(0 * b2.Hz,) * len(SIZES), dt=0.25 * b2.ms)
+    circuit = ErrorCircuit(spec)
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(0, 1, (10, 4)), rng.uniform(-0.8, 0.8, (10, 3))
+    result = circuit.run(circuit.block(x, y, duration=100 * b2.ms, settle=50 * b2.ms))
+    deltas = backprop_deltas(spec, circuit.weights, x, y)
+    for k in range(1, spec.n_areas):
+        assert cosine(result.err_avg[k], deltas[k]) >= 0.99, k
+
+
+@pytest.mark.parametrize("projections, message", [
+    ((Projection(0, 1), Projection(2, 1)), "must point upward"),
+    ((Projection(0, 1), Projection(1, 5)), "outside"),
+    ((Projection(0, 1), Projection(1, 2, 0.0)), "density > 0"),
+    ((Projection(0, 1), Projection(0, 1), Projection(1, 2)), "appears twice"),
+    ((Projection(0, 2),), "'area1' receives no bottom-up projection"),
+])
+def test_bad_projections_are_rejected(projections, message):
+    with pytest.raises(SpecError, match=message):
+        CircuitSpec(layers=(3, 4, 2), projections=projections).validate()
+
+
+def test_duplicate_area_names_are_rejected():
+    with pytest.raises(SpecError, match="not unique"):
+        CircuitSpec(layers=(3, 4, 2), area_names=("V1", "V1")).validate()
