@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from brian_errorcircuits.equations import (
-    ACTIVATIONS, area_equations, forward_synapse_equations, input_equations,
+    ACTIVATIONS, area_equations, feedback_synapse_equations, forward_synapse_equations, input_equations,
 )
 
 #: the analytic functions each activation stands for
@@ -163,14 +163,17 @@ def test_input_equations_parse(mode):
     assert ("a_P" in eqs.diff_eq_names) == (mode == "spiking")
 
 
-@pytest.mark.parametrize("feedback", [None, "backprop", "feedback_alignment"])
-def test_forward_synapse_equations_parse(feedback):
-    eqs = b2.Equations(forward_synapse_equations("area1", "area2", feedback))
+@pytest.mark.parametrize("sends_error", [False, True])
+def test_forward_synapse_equations_parse(sends_error):
+    eqs = b2.Equations(forward_synapse_equations("area1", "area2", sends_error))
     assert {"w", "eta", "v_bas_from_area1_post"} <= eqs.names
     assert "w" in eqs.diff_eq_names
-    assert ("v_td_from_area2_pre" in eqs.names) == (feedback is not None)
-    assert ("b" in eqs.names) == (feedback == "feedback_alignment")
-    if feedback == "backprop":
+    assert ("v_td_from_area2_pre" in eqs.names) == sends_error
+    if sends_error:
         assert "w" in eqs["v_td_from_area2_pre"].identifiers
-    if feedback == "feedback_alignment":
-        assert "b" in eqs["v_td_from_area2_pre"].identifiers
+
+
+def test_feedback_synapse_equations_parse():
+    eqs = b2.Equations(feedback_synapse_equations("area2"))
+    assert "b" in eqs["v_td_from_area2_post"].identifiers
+    assert "b" not in eqs.diff_eq_names

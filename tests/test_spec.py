@@ -310,10 +310,10 @@ def test_default_weights_are_reproducible_and_within_init_scale():
 
 
 @pytest.mark.parametrize("bad_matrix, match", [
-    (np.zeros((2, 4)), r"feedback_weights\[1\]"),  # (n_k, n_{k-1}) instead of (n_{k-1}, n_k)
-    (np.full((4, 2), np.nan), r"feedback_weights\[1\]"),
+    (np.zeros((2, 4)), r"feedback_weights\[0\] has shape"),  # (n_target, n_source) = (4, 2) expected
+    (np.full((4, 2), np.nan), r"feedback_weights\[0\] contains NaN"),
 ])
 def test_bad_feedback_weights(bad_matrix, match):
-    """Fixed top-down weights (feedback alignment) should be checked like the forward ones."""
+    """Fixed top-down weights (feedback alignment) are checked like the forward ones."""
     with pytest.raises(SpecError, match=match):
-        ErrorCircuit(spec(feedback="feedback_alignment"), feedback_weights=[None, bad_matrix])
+        ErrorCircuit(spec(feedback="feedback_alignment"), feedback_weights=[bad_matrix])
