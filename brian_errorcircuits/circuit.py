@@ -7,6 +7,7 @@ and keeps the learned weights.
 """
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import time
@@ -20,6 +21,10 @@ from .network import Recording, build_network
 from .reference import backprop_deltas, mse
 from .schedule import Schedule
 from .spec import CircuitSpec, SpecError
+
+
+#: Brian2 preferences that :meth:`ErrorCircuit.run` sets for one run and restores.
+_PREFS_SET = ("codegen.target", "devices.cpp_standalone.extra_make_args_unix")
 
 
 @dataclass
@@ -101,12 +106,16 @@ class ErrorCircuit:
                 raise SpecError(f"silenced area {area} does not exist (areas are 1..{self.spec.n_areas})")
         standalone = self.spec.target == "cpp_standalone"
         start = time.perf_counter()
+        # Objects of the previous run still alive in reference cycles would make
+        # Brian2 rename this run's objects (``_1``) and recompile everything.
+        gc.collect()
+        saved_prefs = {name: b2.prefs[name] for name in _PREFS_SET}
         if standalone:
             directory = self.build_dir or tempfile.mkdtemp(prefix="errorcircuits_standalone_")
             b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
-            b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
+            b2.prefs["devices.cpp_standalone.extra_make_args_unix"] = [f"-j{len(os.sched_getaffinity(0))}"]
         else:
-            b2.prefs.codegen.target = self.spec.target
+            b2.prefs["codegen.target"] = self.spec.target
         try:
             b2.defaultclock.dt = self.spec.dt
             b2.seed(self.spec.seed * 1000 + self.runs)
@@ -128,6 +137,8 @@ class ErrorCircuit:
             if standalone:
                 b2.device.reinit()
                 reset_device()
+            for name, value in saved_prefs.items():
+                b2.prefs[name] = value
         result.wall_time = time.perf_counter() - start
         self.weights = [W.copy() for W in result.weights_after]
         self.runs += 1
