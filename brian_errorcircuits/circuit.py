@@ -39,6 +39,7 @@ class RunResult:
     ``states[k][var]``: sampled variables, shape (n_k, samples), times in ``states['t']``.
     """
 
+    spec: CircuitSpec
     schedule: Schedule
     rep_avg: list
     err_avg: list
@@ -166,7 +167,7 @@ class ErrorCircuit:
         for k, monitor in built.state_monitors.items():
             states[k] = {var: np.asarray(getattr(monitor, var)[:]) for var in monitor.record_variables}
             states["t"] = np.asarray(monitor.t[:] / b2.second)
-        return RunResult(schedule, rep, err, [W.copy() for W in self.weights], after, spikes, states)
+        return RunResult(self.spec, schedule, rep, err, [W.copy() for W in self.weights], after, spikes, states)
 
     def _check_schedule(self, schedule: Schedule):
         n_in, n_out = self.spec.layers[0], self.spec.layers[-1]

@@ -56,18 +56,21 @@ def learning_curves(curves: dict, ax=None, ylabel="test MSE"):
     return ax
 
 
-def circuit_rasters(spikes: dict, n_areas: int, window=None, title=None):
+def circuit_rasters(spikes: dict, area_names, window=None, title=None):
     """A figure with one row per population: every area's representation and error neurons.
 
-    ``spikes`` is :attr:`RunResult.spikes`; ``window`` = (t0, t1) in seconds
-    restricts the time axis.  The output area is at the top, the input at the bottom.
+    ``spikes`` is :attr:`RunResult.spikes`, ``area_names`` the names of areas
+    1..L; ``window`` = (t0, t1) in seconds restricts the time axis.  The
+    output area is at the top, the input at the bottom.
     """
     plt = pyplot()
+    n_areas = len(area_names)
     rows = [key for k in range(n_areas, 0, -1) for key in ((k, "E"), (k, "P"))] + [(0, "P")]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.3 * len(rows) + 1), sharex=True)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(8, 0.9 * len(rows) + 1.5), sharex=True)
     for ax, key in zip(np.atleast_1d(axes), rows):
         entry = spikes.get(key)
-        name = "input" if key[0] == 0 else f"area {key[0]} {'error' if key[1] == 'E' else 'representation'}"
+        kind = "error" if key[1] == "E" else "repr."
+        name = "input" if key[0] == 0 else f"{area_names[key[0] - 1]} {kind}"
         if entry is not None:
             t, i = entry["t"], entry["i"]
             keep = np.ones(len(t), bool) if window is None else (t >= window[0]) & (t < window[1])

@@ -38,6 +38,7 @@ DEFAULTS = {
     "settle_ms": 50.0,
     "dt_ms": 0.25,
     "neurons_per_unit": 50,
+    "error_rate_hz": 100.0,
     "feedback": "backprop",
     "frozen_twin": True,
     "raster_presentations": 3,
@@ -55,14 +56,15 @@ def make_spec(params: dict, frozen_hidden: bool = False) -> CircuitSpec:
     return CircuitSpec(
         layers=layers, mode=params["mode"], feedback=params["feedback"], eta=tuple(eta),
         dt=params["dt_ms"] * b2.ms, seed=params["seed"], target=params["target"],
-        neuron=NeuronParams(n_rep=n, n_err=n),
+        neuron=NeuronParams(n_rep=n, n_err=n, rate_err=params["error_rate_hz"] * b2.Hz),
     )
 
 
-def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None):
-    """Train one student; returns its TrainingResult (spikes of the probes kept)."""
-    circuit = ErrorCircuit(make_spec(params, frozen_hidden),
-                           build_dir=str(out_dir / "build") if out_dir and params["target"] == "cpp_standalone" else None)
+def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None, spec=None):
+    """Train one student (``spec``, or the layered one of ``params``); spikes of the probes kept."""
+    spec = spec if spec is not None else make_spec(params, frozen_hidden)
+    standalone = out_dir is not None and params["target"] == "cpp_standalone"
+    circuit = ErrorCircuit(spec, build_dir=str(out_dir / "build") if standalone else None)
     probe = (data.x_val[: params["n_probe"]], data.y_val[: params["n_probe"]])
     recording = Recording(spikes=params["mode"] == "spiking", spike_segments=("probe-start", "probe-end"))
     return circuit.train(
@@ -90,10 +92,7 @@ def run(params: dict, out_dir) -> dict:
         "final_test_mse": student.test_mse[-1],
         "test_mse_per_epoch": student.test_mse,
         "final_over_initial": student.test_mse[-1] / student.test_mse[0],
-        "bp_cosine": {
-            when: {f"area{k}": value for k, value in student.alignment[when].items()}
-            for when in ("start", "end")
-        },
+        "bp_cosine": alignment_by_name(student, make_spec(params).area_names),
         "simulated_time_s": float(student.run.schedule.total_time / b2.second),
         "seed": params["seed"],
         "target": params["target"],
@@ -107,16 +106,23 @@ def run(params: dict, out_dir) -> dict:
         summary["final_over_frozen_best"] = student.test_mse[-1] / min(frozen.test_mse)
         summary["simulated_time_s"] += float(frozen.run.schedule.total_time / b2.second)
     summary["wall_time_s"] = time.perf_counter() - start
-    _figures(params, student, curves, out_dir)
-    _print(summary)
+    figures(params, student, curves, out_dir, f"teacher-student {'-'.join(map(str, params['layers']))}")
+    print_summary(summary)
     return summary
 
 
-def _figures(params, student, curves, out_dir):
+def alignment_by_name(student, area_names) -> dict:
+    """{'start'|'end': {area name: cosine}} of a TrainingResult."""
+    return {when: {area_names[k - 1]: value for k, value in student.alignment[when].items()}
+            for when in ("start", "end")}
+
+
+def figures(params, student, curves, out_dir, title):
+    """Learning curve and rasters of the probe presentations before and after training."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     learning_curves(curves, ax=ax)
-    ax.set_title(f"teacher-student {'-'.join(map(str, params['layers']))}")
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out_dir / "learning_curve.png", dpi=120)
     plt.close(fig)
@@ -127,20 +133,20 @@ def _figures(params, student, curves, out_dir):
     for when in ("start", "end"):
         first = schedule.indices(f"probe-{when}")[0]
         window = (first * duration, (first + params["raster_presentations"]) * duration)
-        fig = circuit_rasters(student.run.spikes, len(params["layers"]) - 1, window=window,
+        fig = circuit_rasters(student.run.spikes, student.run.spec.area_names, window=window,
                               title=f"{'before' if when == 'start' else 'after'} training "
                                     f"(targets on, plasticity off)")
         fig.savefig(out_dir / f"raster_{when}.png", dpi=120)
         plt.close(fig)
 
 
-def _print(summary):
+def print_summary(summary):
     print(f"  test MSE {summary['initial_test_mse']:.4f} -> {summary['final_test_mse']:.4f} "
           f"({100 * summary['final_over_initial']:.1f} % of untrained)")
     if "frozen_hidden_best_test_mse" in summary:
         print(f"  frozen-hidden twin: best {summary['frozen_hidden_best_test_mse']:.4f} "
               f"(student at {100 * summary['final_over_frozen_best']:.1f} % of it)")
     for when, values in summary["bp_cosine"].items():
-        text = ", ".join(f"{area} {value:.3f}" for area, value in values.items())
+        text = ", ".join(f"{area} {'-' if value is None else f'{value:.3f}'}" for area, value in values.items())
         print(f"  cosine(error neurons, backprop) at {when}: {text}")
     print(f"  simulated {summary['simulated_time_s']:.0f} s in {summary['wall_time_s']:.0f} s wall")
