@@ -19,6 +19,8 @@ import brian2 as b2
 import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
+from ..analysis import weight_update_angles
+from ..baselines.ann import BackpropANN
 from ..plotting import pyplot, circuit_rasters, learning_curves
 from ..tasks.teacher_student import make_teacher_student
 
@@ -41,6 +43,7 @@ DEFAULTS = {
     "error_rate_hz": 100.0,
     "feedback": "backprop",
     "frozen_twin": True,
+    "ann_lr": 0.3,
     "raster_presentations": 3,
 }
 
@@ -78,9 +81,17 @@ def run(params: dict, out_dir) -> dict:
     start = time.perf_counter()
     data = make_teacher_student(params["layers"], params["n_train"], params["n_probe"], params["n_test"],
                                 seed=params["seed"])
+    probe = (data.x_val[: params["n_probe"]], data.y_val[: params["n_probe"]])
+    timing = dict(duration=params["duration_ms"] * b2.ms, settle=params["settle_ms"] * b2.ms)
+    print("  angle of the untrained student's weight updates to backprop's", flush=True)
+    untrained = ErrorCircuit(make_spec(params))
+    angles = weight_update_angles(untrained, *probe, **timing)
     print("  training the student", flush=True)
     student = train_student(params, data, out_dir=out_dir)
-    curves = {f"{params['mode']} student": student.test_mse}
+    ann = BackpropANN(make_spec(params), untrained.weights, params["ann_lr"])
+    curves = {f"{params['mode']} student": student.test_mse,
+              "ANN, backprop": ann.train(data.x_train, data.y_train, data.x_test, data.y_test,
+                                         params["epochs"], seed=params["seed"])}
     summary = {
         "mode": params["mode"],
         "layers": list(params["layers"]),
@@ -93,6 +104,9 @@ def run(params: dict, out_dir) -> dict:
         "test_mse_per_epoch": student.test_mse,
         "final_over_initial": student.test_mse[-1] / student.test_mse[0],
         "bp_cosine": alignment_by_name(student, make_spec(params).area_names),
+        "weight_update_angle_deg_start": {f"{p.source}->{p.target}": a
+                                          for p, a in zip(untrained.spec.projections, angles)},
+        "ann_final_test_mse": curves["ANN, backprop"][-1],
         "simulated_time_s": float(student.run.schedule.total_time / b2.second),
         "seed": params["seed"],
         "target": params["target"],
@@ -146,6 +160,11 @@ def print_summary(summary):
     if "frozen_hidden_best_test_mse" in summary:
         print(f"  frozen-hidden twin: best {summary['frozen_hidden_best_test_mse']:.4f} "
               f"(student at {100 * summary['final_over_frozen_best']:.1f} % of it)")
+    if "ann_final_test_mse" in summary:
+        print(f"  ANN trained with backprop: {summary['ann_final_test_mse']:.4f}")
+    if "weight_update_angle_deg_start" in summary:
+        text = ", ".join(f"{k} {v:.1f}" for k, v in summary["weight_update_angle_deg_start"].items())
+        print(f"  weight-update angle to backprop, untrained (degrees): {text}")
     for when, values in summary["bp_cosine"].items():
         text = ", ".join(f"{area} {'-' if value is None else f'{value:.3f}'}" for area, value in values.items())
         print(f"  cosine(error neurons, backprop) at {when}: {text}")
