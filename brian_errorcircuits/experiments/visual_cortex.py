@@ -41,7 +41,7 @@ DEFAULTS = {
     "duration_ms": 200.0,
     "settle_ms": 50.0,
     "dt_ms": 0.25,
-    "neurons_per_unit": 20,
+    "neurons_per_unit": 40,
     "error_rate_hz": 400.0,
     "raster_presentations": 2,
 }
