@@ -86,5 +86,5 @@ def circuit_rasters(spikes: dict, area_names, window=None, title=None):
     np.atleast_1d(axes)[-1].set_xlabel("time (s)")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
     return fig
