@@ -1,4 +1,4 @@
-"""Measures of how closely a circuit follows backprop."""
+"""Measures of a run: alignment with backprop, rates from spikes, PSTHs, Neo export."""
 from __future__ import annotations
 
 import numpy as np
@@ -33,3 +33,65 @@ def weight_update_angles(circuit, inputs, targets, **timing) -> list:
     gradients = backprop_weight_updates(circuit.spec, start, inputs, targets)
     return [angle_degrees(after - before, g)
             for after, before, g in zip(result.weights_after, start, gradients)]
+
+
+def population_rate(times, n_neurons: int, t_start: float, t_stop: float, bin_width: float):
+    """Mean firing rate (Hz) per neuron of a population in bins: (bin centres, rates)."""
+    edges = np.arange(t_start, t_stop + bin_width / 2, bin_width)
+    counts, _ = np.histogram(times, edges)
+    return (edges[:-1] + edges[1:]) / 2, counts / (n_neurons * bin_width)
+
+
+def psth(times, onsets, window: tuple, bin_width: float, n_neurons: int = 1):
+    """Peri-stimulus time histogram: rate (Hz per neuron) around each onset, averaged over onsets.
+
+    ``window`` = (before, after) in seconds relative to each onset, e.g. (-0.05, 0.2).
+    """
+    edges = np.arange(window[0], window[1] + bin_width / 2, bin_width)
+    relative = np.concatenate([np.asarray(times) - onset for onset in np.atleast_1d(onsets)])
+    counts, _ = np.histogram(relative, edges)
+    return (edges[:-1] + edges[1:]) / 2, counts / (len(np.atleast_1d(onsets)) * n_neurons * bin_width)
+
+
+def decoded_rates(entry: dict, n_units: int, edges) -> np.ndarray:
+    """Spike rate per unit in each window [edges[j], edges[j+1]) in Hz per neuron, signed for errors.
+
+    For an error population the (-) neurons count negatively, so the result is
+    rate_err times the signed error the population carries.
+    """
+    per_sign = entry["n_neurons"] // n_units // (2 if "sign" in entry else 1)
+    weights = entry.get("sign", np.ones(len(entry["t"])))
+    counts, _, _ = np.histogram2d(entry["t"], entry["unit"], bins=[np.asarray(edges), np.arange(n_units + 1)],
+                                  weights=weights)
+    return counts / (per_sign * np.diff(edges)[:, None])
+
+
+def to_neo(result, area_names=None) -> list:
+    """Spike trains of a :class:`RunResult` as ``neo.SpikeTrain`` objects (one per neuron).
+
+    Each train carries units (s), ``t_stop`` = the run's length and
+    annotations ``area``, ``population`` ('input', 'representation' or
+    'error'), ``unit``, ``neuron`` and, for error neurons, ``sign`` (+1/-1),
+    so Elephant's analyses apply directly.  Needs the ``neo`` package.
+    """
+    import neo
+    import quantities as pq
+
+    names = area_names or result.spec.area_names
+    t_stop = float(result.schedule.total_time)  # seconds
+    trains = []
+    for (k, pop), entry in sorted(result.spikes.items()):
+        population = "input" if k == 0 else ("error" if pop == "E" else "representation")
+        order = np.argsort(entry["i"], kind="stable")
+        neurons, starts = np.unique(entry["i"][order], return_index=True)
+        by_neuron = dict(zip(neurons, np.split(entry["t"][order], starts[1:])))
+        size = entry["n_neurons"]
+        per_unit = size // result.spec.layers[k]
+        for n in range(size):
+            annotations = {"area": "input" if k == 0 else names[k - 1], "population": population,
+                           "unit": n // per_unit, "neuron": n}
+            if pop == "E":  # each unit's block holds its (+) neurons, then its (-) neurons
+                annotations["sign"] = 1 if (n % per_unit) < per_unit // 2 else -1
+            trains.append(neo.SpikeTrain(np.sort(by_neuron.get(n, np.empty(0))) * pq.s, t_stop=t_stop * pq.s,
+                                         **annotations))
+    return trains

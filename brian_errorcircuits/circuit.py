@@ -35,7 +35,8 @@ class RunResult:
     the decoded representation output and signed error of area k, shape
     (presentations, n_k); index 0 is the input (``err_avg[0]`` is None).
     ``spikes[(k, 'P'|'E')]``: dict with neuron index ``i``, time ``t`` (s),
-    ``unit`` and, for error populations, ``sign`` (+1 / -1).
+    ``unit``, the population's ``n_neurons`` and, for error populations,
+    ``sign`` (+1 / -1; neurons of unit u are ordered u's (+) then (-) ones).
     ``states[k][var]``: sampled variables, shape (n_k, samples), times in ``states['t']``.
     """
 
@@ -159,7 +160,8 @@ class ErrorCircuit:
             group = built.spike_groups[key]
             i = np.asarray(monitor.i[:])
             size = group.N // built.areas[key[0]].N
-            entry = {"i": i, "t": np.asarray(monitor.t[:] / b2.second), "unit": i // size}
+            entry = {"i": i, "t": np.asarray(monitor.t[:] / b2.second), "unit": i // size,
+                     "n_neurons": int(group.N)}
             if key[1] == "E":
                 entry["sign"] = np.asarray(group.polarity[:])[i]
             spikes[key] = entry

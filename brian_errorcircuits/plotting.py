@@ -88,3 +88,13 @@ def circuit_rasters(spikes: dict, area_names, window=None, title=None):
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
     return fig
+
+
+def rate_trace(centres, rates, ax=None, label=None, color=None):
+    """A PSTH or population rate (Hz) against time (s), as from :mod:`brian_errorcircuits.analysis`."""
+    if ax is None:
+        ax = pyplot().gca()
+    ax.step(np.asarray(centres), np.asarray(rates), where="mid", label=label, color=color)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("rate (Hz)")
+    return ax
