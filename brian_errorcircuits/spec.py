@@ -51,7 +51,7 @@ class NeuronParams:
     n_rep: int = 50  #: spiking neurons per representation unit
     n_err: int = 50  #: spiking neurons per error unit and sign (+ and - populations)
     rate_max: Quantity = unit_default(100 * Hz)  #: rate of a representation neuron at the top of phi's range
-    rate_err: Quantity = unit_default(100 * Hz)  #: rate of an error neuron per unit of signed error
+    rate_err: Quantity = unit_default(400 * Hz)  #: rate of an error neuron per unit of signed error (errors are ~0.01-0.3)
     tau_syn: Quantity = unit_default(10 * ms)  #: synaptic filter of every spike train
 
     def validate(self) -> "NeuronParams":

@@ -89,7 +89,7 @@ def test_spiking_error_neurons_align_with_backprop_when_untrained():
     """Untrained network, errors large: presentation-averaged hidden error signal.
 
     20 presentations of 200 ms averaged over the last 150 ms, 50 neurons per
-    unit and sign at up to 100 Hz: cosine with exact backprop >= 0.9
+    unit and sign (400 Hz per unit of error): cosine with exact backprop >= 0.9
     (observed ~0.98; spike noise and synaptic lag set the gap to 1).
     """
     spec = CircuitSpec(**SPIKING, seed=3)

@@ -51,7 +51,8 @@ def test_decoded_error_rates_follow_presentation_averages(spiking_run):
     edges = np.sort(np.concatenate([starts + 0.02, starts + 0.1]))
     rates = decoded_rates(spiking_run.spikes[(2, "E")], 2, edges)[::2]  # [start+settle, end) windows
     decoded = spiking_run.err_avg[2]
-    np.testing.assert_allclose(rates / 100.0, decoded, atol=0.1)
+    rate_err = float(spiking_run.spec.neuron.rate_err)
+    np.testing.assert_allclose(rates / rate_err, decoded, atol=0.1)
 
 
 def test_population_rate_and_psth_on_known_spikes():

@@ -40,7 +40,7 @@ DEFAULTS = {
     "settle_ms": 50.0,
     "dt_ms": 0.25,
     "neurons_per_unit": 50,
-    "error_rate_hz": 100.0,
+    "error_rate_hz": 400.0,
     "feedback": "backprop",
     "frozen_twin": True,
     "ann_lr": 0.3,
