@@ -10,30 +10,50 @@ import pytest
 from brian_errorcircuits.cli import main
 from brian_errorcircuits.experiments import EXPERIMENTS
 
-TINY = ["epochs=1", "n_train=3", "n_test=2", "n_probe=2", "duration_ms=20", "settle_ms=5",
-        "neurons_per_unit=2", "raster_presentations=1"]
+COMMON = ["epochs=1", "n_train=3", "n_test=2", "n_probe=2", "duration_ms=20", "settle_ms=5",
+          "neurons_per_unit=2", "raster_presentations=1"]
+TINY = {
+    "teacher-student": COMMON,
+    "visual-cortex": COMMON,
+    "depth-scaling": ["depths=1,2", "seeds=1", "n_train=3", "n_test=2", "n_probe=2", "rate_epochs=1",
+                      "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20", "neurons_per_unit=2",
+                      "rate_target=numpy"],
+}
 REQUIRED = {
     "teacher-student": {"mode", "layers", "n_train", "initial_test_mse", "final_test_mse", "bp_cosine",
                         "simulated_time_s", "wall_time_s", "seed"},
     "visual-cortex": {"mode", "areas", "initial_test_mse", "final_test_mse", "bp_cosine", "simulated_time_s",
                       "wall_time_s", "seed"},
+    "depth-scaling": {"depths", "models", "test_mse", "untrained_test_mse", "weight_update_angle_deg",
+                      "wall_time_s", "seed"},
+}
+FIGURES = {
+    "teacher-student": ("learning_curve.png", "raster_start.png", "raster_end.png"),
+    "visual-cortex": ("learning_curve.png", "raster_start.png", "raster_end.png"),
+    "depth-scaling": ("test_error_vs_depth.png", "weight_update_angles.png"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_experiment_smoke(name, tmp_path):
+    """Tiny settings on Brian2's numpy target (no compile)."""
     out = tmp_path / name
-    args = ["run", name, "--out", str(out), "--target", "numpy", "--mode", "spiking", "--seed", "3"]
-    for item in TINY:
+    args = ["run", name, "--out", str(out), "--target", "numpy", "--seed", "3"]
+    for item in TINY[name]:
         args += ["--set", item]
     assert main(args) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert REQUIRED[name] <= set(summary)
-    assert summary["seed"] == 3 and summary["mode"] == "spiking"
+    assert summary["seed"] == 3
+    for figure in FIGURES[name]:
+        assert (out / figure).stat().st_size > 1000, figure
+    assert json.loads((out / "params.json").read_text())["seed"] == 3
+    if name == "depth-scaling":
+        for by_depth in summary["test_mse"].values():
+            assert all(math.isfinite(v) for runs in by_depth.values() for v in runs)
+        return
+    assert summary["mode"] == "spiking"
     assert math.isfinite(summary["initial_test_mse"]) and math.isfinite(summary["final_test_mse"])
     assert summary["simulated_time_s"] > 0
     for when in ("start", "end"):
         assert all(v is None or -1 <= v <= 1 for v in summary["bp_cosine"][when].values())
-    for figure in ("learning_curve.png", "raster_start.png", "raster_end.png"):
-        assert (out / figure).stat().st_size > 1000, figure
-    assert json.loads((out / "params.json").read_text())["seed"] == 3

@@ -10,6 +10,7 @@ from importlib import import_module
 EXPERIMENTS = {
     "teacher-student": "brian_errorcircuits.experiments.teacher_student",
     "visual-cortex": "brian_errorcircuits.experiments.visual_cortex",
+    "depth-scaling": "brian_errorcircuits.experiments.depth_scaling",
 }
 
 
