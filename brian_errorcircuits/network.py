@@ -21,7 +21,7 @@ import numpy as np
 
 from . import equations as eq
 from .schedule import Schedule
-from .spec import CircuitSpec, unit_default
+from .spec import CircuitSpec, SpecError, unit_default
 
 #: order values inside the ``groups`` slot (see module docstring)
 ORDER_BOTTOM_UP = 10
@@ -155,12 +155,15 @@ def build_network(
     if recording.spikes and spec.mode == "spiking":
         for key, group in built.spike_groups.items():
             built.spike_monitors[key] = b2.SpikeMonitor(group, name=f"spikes_{group.name}")
-    if recording.variables:
-        for k in range(1, L + 1):
+    for k in range(1, L + 1):
+        present = [var for var in recording.variables if var in areas[k].variables]
+        if present:  # the output area has no top-down error input (v_td), for example
             built.state_monitors[k] = b2.StateMonitor(
-                areas[k], list(recording.variables), record=True, dt=recording.dt,
-                name=f"states_{label(k)}",
+                areas[k], present, record=True, dt=recording.dt, name=f"states_{label(k)}",
             )
+    unknown = set(recording.variables) - {var for group in areas[1:] for var in group.variables}
+    if unknown:
+        raise SpecError(f"Recording.variables names no variable of any area: {sorted(unknown)}")
     built.network.add(
         *areas, *projections, *objects, *built.spike_groups.values(),
         *built.spike_monitors.values(), *built.state_monitors.values(),

@@ -15,6 +15,7 @@ COMMON = ["epochs=1", "n_train=3", "n_test=2", "n_probe=2", "duration_ms=20", "s
 TINY = {
     "teacher-student": COMMON,
     "visual-cortex": COMMON,
+    "predictions": ["epochs=1", "n_train=3", "n_probe=2", "duration_ms=20", "settle_ms=5", "neurons_per_unit=2"],
     "depth-scaling": ["depths=1,2", "seeds=1", "n_train=3", "n_test=2", "n_probe=2", "rate_epochs=1",
                       "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20", "neurons_per_unit=2",
                       "rate_target=numpy"],
@@ -24,6 +25,7 @@ REQUIRED = {
                         "simulated_time_s", "wall_time_s", "seed"},
     "visual-cortex": {"mode", "areas", "initial_test_mse", "final_test_mse", "bp_cosine", "simulated_time_s",
                       "wall_time_s", "seed"},
+    "predictions": {"predictions", "wall_time_s", "seed"},
     "depth-scaling": {"depths", "models", "test_mse", "untrained_test_mse", "weight_update_angle_deg",
                       "wall_time_s", "seed"},
 }
@@ -31,6 +33,7 @@ FIGURES = {
     "teacher-student": ("learning_curve.png", "raster_start.png", "raster_end.png"),
     "visual-cortex": ("learning_curve.png", "raster_start.png", "raster_end.png"),
     "depth-scaling": ("test_error_vs_depth.png", "weight_update_angles.png"),
+    "predictions": ("report.md", "gain_gating.png"),
 }
 
 
@@ -48,6 +51,9 @@ def test_experiment_smoke(name, tmp_path):
     for figure in FIGURES[name]:
         assert (out / figure).stat().st_size > 1000, figure
     assert json.loads((out / "params.json").read_text())["seed"] == 3
+    if name == "predictions":
+        assert all(p["verdict"] in ("pass", "fail") for p in summary["predictions"].values())
+        return
     if name == "depth-scaling":
         for by_depth in summary["test_mse"].values():
             assert all(math.isfinite(v) for runs in by_depth.values() for v in runs)

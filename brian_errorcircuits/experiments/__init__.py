@@ -11,6 +11,7 @@ EXPERIMENTS = {
     "teacher-student": "brian_errorcircuits.experiments.teacher_student",
     "visual-cortex": "brian_errorcircuits.experiments.visual_cortex",
     "depth-scaling": "brian_errorcircuits.experiments.depth_scaling",
+    "predictions": "brian_errorcircuits.experiments.predictions",
 }
 
 
