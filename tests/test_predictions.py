@@ -1,0 +1,38 @@
+"""Verdicts of the prediction experiments are computed, and flip where theory says they must.
+
+Rate mode on the numpy target (no compile); the same functions read spikes in spiking mode.
+"""
+import pytest
+
+from brian_errorcircuits.experiments import predictions
+
+RATE = dict(predictions.DEFAULTS, mode="rate", target="numpy", epochs=3, n_train=30, n_probe=10,
+            eta_hz=30.0, duration_ms=60.0, settle_ms=20.0)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return predictions.Setup(RATE)
+
+
+def test_backprop_signal_passes_and_random_feedback_fails(setup):
+    result = predictions.backprop_signal(setup)
+    assert result["verdict"] == "pass", result["value"]
+    assert result["control_verdict"] == "fail", result["control_value"]
+
+
+def test_mismatch_fades_only_with_plasticity(setup):
+    result = predictions.mismatch_fading(setup)
+    assert result["verdict"] == "pass", result["value"]
+    assert result["control_verdict"] == "fail", result["control_value"]
+
+
+def test_silencing_stops_learning_below_but_not_inference(setup):
+    result = predictions.silencing(setup)
+    assert result["verdict"] == "pass", result["value"]
+    assert result["value"]["output_area_weight_change_ratio"] > 0.5  # the area above keeps learning
+
+
+def test_apical_carries_error_basal_carries_prediction(setup):
+    result = predictions.apical_basal(setup)
+    assert result["verdict"] == "pass", result["value"]
