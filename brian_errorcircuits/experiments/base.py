@@ -9,6 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+#: Defaults every spiking training experiment shares: learning rate, timing, error-neuron gain.
+SPIKING_TRAINING = {
+    "eta_hz": 5.0,
+    "duration_ms": 200.0,
+    "settle_ms": 50.0,
+    "dt_ms": 0.25,
+    "error_rate_hz": 400.0,
+}
+
 
 def parse_value(key: str, text: str, default):
     """Convert ``text`` to the type of ``default`` (tuples of ints as ``4,10,2``)."""

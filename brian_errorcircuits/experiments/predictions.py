@@ -22,10 +22,12 @@ from ..analysis import decoded_rates
 from ..plotting import pyplot
 from ..reference import backprop_deltas, forward
 from ..tasks.teacher_student import make_teacher_student
+from .base import SPIKING_TRAINING
 
 QUESTION = "Do the error-neuron theory's predictions hold at the level of spikes?"
 
 DEFAULTS = {
+    **SPIKING_TRAINING,
     "layers": (4, 8, 6, 2),
     "mode": "spiking",
     "target": "cython",
@@ -33,12 +35,7 @@ DEFAULTS = {
     "epochs": 4,
     "n_train": 60,
     "n_probe": 20,
-    "eta_hz": 5.0,
-    "duration_ms": 200.0,
-    "settle_ms": 50.0,
-    "dt_ms": 0.25,
     "neurons_per_unit": 40,
-    "error_rate_hz": 400.0,
     "gain_drive_scales": (1.0, 2.0, 4.0, 12.0),
 }
 

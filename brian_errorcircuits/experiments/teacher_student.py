@@ -23,10 +23,12 @@ from ..analysis import weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import pyplot, circuit_rasters, learning_curves
 from ..tasks.teacher_student import make_teacher_student
+from .base import SPIKING_TRAINING
 
 QUESTION = "Can a spiking error-neuron circuit learn a tanh teacher by assigning credit to its hidden area?"
 
 DEFAULTS = {
+    **SPIKING_TRAINING,
     "layers": (4, 10, 2),
     "mode": "spiking",
     "target": "cpp_standalone",
@@ -35,12 +37,7 @@ DEFAULTS = {
     "n_train": 100,
     "n_test": 100,
     "n_probe": 20,
-    "eta_hz": 5.0,
-    "duration_ms": 200.0,
-    "settle_ms": 50.0,
-    "dt_ms": 0.25,
     "neurons_per_unit": 50,
-    "error_rate_hz": 400.0,
     "feedback": "backprop",
     "frozen_twin": True,
     "ann_lr": 0.3,

@@ -21,11 +21,13 @@ import numpy as np
 from .. import CircuitSpec, NeuronParams
 from ..connectome import load_table
 from ..tasks.teacher_student import make_teacher_student
+from .base import SPIKING_TRAINING
 from .teacher_student import alignment_by_name, figures, print_summary, train_student
 
 QUESTION = "Do error neurons carry backprop errors through the 7-area visual hierarchy, skip connections included?"
 
 DEFAULTS = {
+    **SPIKING_TRAINING,
     "table": "macaque_visual_7areas",
     "sizes": (8, 8, 6, 6, 6, 4, 2),
     "n_input": 4,
@@ -37,12 +39,7 @@ DEFAULTS = {
     "n_train": 100,
     "n_test": 50,
     "n_probe": 20,
-    "eta_hz": 5.0,
-    "duration_ms": 200.0,
-    "settle_ms": 50.0,
-    "dt_ms": 0.25,
     "neurons_per_unit": 40,
-    "error_rate_hz": 400.0,
     "raster_presentations": 2,
 }
 
