@@ -36,3 +36,8 @@ def test_silencing_stops_learning_below_but_not_inference(setup):
 def test_apical_carries_error_basal_carries_prediction(setup):
     result = predictions.apical_basal(setup)
     assert result["verdict"] == "pass", result["value"]
+
+
+def test_gain_gating_tracks_the_partners_gain(setup):
+    result = predictions.gain_gating(setup)
+    assert result["verdict"] == "pass", result["value"]

@@ -36,7 +36,7 @@ DEFAULTS = {
     "n_train": 60,
     "n_probe": 20,
     "neurons_per_unit": 40,
-    "gain_drive_scales": (1.0, 2.0, 4.0, 12.0),
+    "gain_drive_scales": (1.0, 3.0, 10.0, 40.0),
 }
 
 
@@ -283,4 +283,4 @@ def _short(value):
         return {k: _short(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_short(v) for v in value]
-    return round(value, 3) if isinstance(value, float) else value
+    return round(float(value), 3) if isinstance(value, (float, np.floating)) else value
