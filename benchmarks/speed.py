@@ -23,12 +23,8 @@ changes the generated code, since TimedArray sizes are compiled in) is run a
 second time, so that both timed runs see the same (cached) overhead.
 
 Standalone uses one fixed build folder, so ``make`` can reuse objects of an
-identical program.  In one Python process the generated programs are only
-identical if the previous run's Brian2 objects have been garbage collected
-(otherwise every object gets a new ``_1`` name suffix, so every source file
-changes); the timed standalone pair therefore runs after ``gc.collect()``, and
-(full mode) a second pair without it shows the overhead as the library
-behaves today.
+identical program (``ErrorCircuit.run`` collects the previous run's objects
+first, so Brian2's generated names, and hence the sources, stay the same).
 
 Part 2, the cost per plastic synapse and time step in ``cpp_standalone``:
 rate mode networks (200, 400, 200) (160 000 plastic synapses) and
@@ -46,7 +42,6 @@ import argparse
 import contextlib
 import datetime
 import functools
-import gc
 import glob
 import json
 import os
@@ -85,13 +80,11 @@ SETTINGS = {
     "full": {
         "cython": {"short": 2.0, "long": 20.0},
         "cpp_standalone": {"short": 2.0, "long": 200.0},
-        "as_is_pair": True,  # standalone pair without gc.collect()
         "synapse_s": {"rate": 1.0, "spiking": 0.4},
     },
     "quick": {
         "cython": {"short": 0.8, "long": 4.0},
         "cpp_standalone": {"short": 2.0, "long": 40.0},
-        "as_is_pair": False,
         "synapse_s": {"rate": 0.4},
     },
 }
@@ -308,15 +301,13 @@ def build_facts(build_dir, since: float) -> dict:
 
 
 # --------------------------------------------------------------------------- one run
-def measure(circuit: ErrorCircuit, seconds: float, rng, *, label: str, collect: bool = False,
-            profile: bool = False, log=print) -> dict:
+def measure(circuit: ErrorCircuit, seconds: float, rng, *, label: str, profile: bool = False,
+            log=print) -> dict:
     """Run one schedule of ``seconds`` simulated time and return its timings."""
     schedule = make_schedule(circuit, seconds, rng)
     target = circuit.spec.target
-    if collect:
-        gc.collect()
     record = {"label": label, "presentations": len(schedule),
-              "simulated_s": float(schedule.total_time / b2.second), "gc_collect_before": collect}
+              "simulated_s": float(schedule.total_time / b2.second)}
     if target == "cpp_standalone":
         since = time.time() - 1.0  # mtime granularity margin; nothing is built in that second
         with CompilerWatch() as watch, standalone_probe(profile=profile) as timings:
@@ -372,11 +363,10 @@ def bench_target(target: str, settings: dict, out: Path, rng, log=print, cold_cy
     circuit = ErrorCircuit(spiking_spec(target), build_dir=str(build_dir) if build_dir else None)
     standalone = target == "cpp_standalone"
     log(f"[{target}] spiking {SPIKING_LAYERS}, n_rep = n_err = {N_REP}")
-    warmup = measure(circuit, lengths["short"], rng, label="warm-up (incl. compile)",
-                     collect=standalone, log=log)
+    warmup = measure(circuit, lengths["short"], rng, label="warm-up (incl. compile)", log=log)
     timed, discarded = [], []
     for which in ("long", "short"):
-        record = measure(circuit, lengths[which], rng, label=which, collect=standalone, log=log)
+        record = measure(circuit, lengths[which], rng, label=which, log=log)
         if record.get("cython_modules_compiled"):
             discarded.append(record)  # compiled new code: repeat with the cache warm
             record = measure(circuit, lengths[which], rng, label=which + " (repeat, cached)", log=log)
@@ -400,22 +390,8 @@ def bench_target(target: str, settings: dict, out: Path, rng, log=print, cold_cy
     if standalone:
         entry["build_dir"] = str(build_dir)
         entry["first_make_s"] = warmup["make_s"]
-        entry["note"] = ("timed pair run after gc.collect(), so the program repeats the previous "
-                         "one except for schedule length and seed (make reuses unchanged objects)")
-        if settings["as_is_pair"]:
-            as_is = [measure(circuit, lengths[which], rng, label=f"{which}, no gc (as is)", log=log)
-                     for which in ("long", "short")]
-            slope2, intercept2 = fit_line(as_is)
-            entry["as_is"] = {
-                "note": ("consecutive ErrorCircuit.run calls as the library makes them (no gc.collect()); "
-                         "the slope of this pair is dominated by compile-time jitter, use the loop speed"),
-                "per_run_overhead_s": intercept2,
-                "mean_outside_loop_s": float(np.mean([r["outside_loop_s"] for r in as_is])),
-                "speed_sim_s_per_wall_s": 1.0 / slope2 if slope2 > 0 else None,
-                "loop_speed_sim_s_per_wall_s": (sum(r["simulated_s"] for r in as_is)
-                                                / sum(r["loop_s"] for r in as_is)),
-                "runs": as_is,
-            }
+        entry["note"] = ("the program repeats the previous one except for schedule length and seed "
+                         "(make reuses unchanged objects)")
     return entry
 
 
@@ -468,7 +444,7 @@ def bench_synapses(mode: str, seconds: float, out: Path, rng, log=print) -> dict
         spec = CircuitSpec(layers=layers, mode=mode, eta=(1 * b2.Hz, 1 * b2.Hz), dt=DT, seed=0,
                            neuron=NeuronParams(n_rep=N_REP, n_err=N_ERR), target="cpp_standalone")
         circuit = ErrorCircuit(spec, build_dir=str(build_dir))
-        record = measure(circuit, seconds, rng, label=f"{name} {layers}", collect=True, profile=True, log=log)
+        record = measure(circuit, seconds, rng, label=f"{name} {layers}", profile=True, log=log)
         steps = int(round(record["simulated_s"] / float(DT / b2.second)))
         synapses = plastic_synapses(layers)
         prof = record.get("profile_s", {})
@@ -589,17 +565,9 @@ def table(report: dict) -> str:
                  f"{fmt(w['wall_s'], '.1f')} s ({w['objects_compiled']} objects, {w['make_args']}, "
                  f"<= {w['most_compilers_at_once']} compilers at once)")
     t = sa["runs"]["timed"]
-    lines.append("   standalone timed runs (gc.collect() before each): "
+    lines.append("   standalone timed runs: "
                  + "; ".join(f"{r['simulated_s']:.0f} s sim: make {fmt(r['make_s'], '.1f')} s, "
                              f"{r['objects_compiled']}/{r['sources']} objects recompiled" for r in t))
-    if "as_is" in sa:
-        a = sa["as_is"]
-        lines.append(f"   standalone as the library runs (no gc.collect()): per-run overhead "
-                     f"{fmt(a['per_run_overhead_s'], '.1f')} s (mean outside loop "
-                     f"{fmt(a['mean_outside_loop_s'], '.1f')} s); "
-                     + "; ".join(f"{r['objects_compiled']}/{r['sources']} objects recompiled"
-                                 for r in a["runs"])
-                     + f"; loop speed {fmt(a['loop_speed_sim_s_per_wall_s'], '.1f')} sim s/s")
     lines.append("")
     lines.append("2. cost per plastic synapse and time step, cpp_standalone (difference of loop time per step)")
     lines.append(f"   {'mode':<8s}{'network':<18s}{'synapses':>9s}{'loop/step':>11s}"
@@ -633,7 +601,6 @@ def _all_runs(report: dict):
         entry = report["spiking_default"][target]
         yield entry["runs"]["warmup"]
         yield from entry["runs"]["timed"]
-        yield from entry.get("as_is", {}).get("runs", [])
     for measurement in report["plastic_synapse_cost"]["measurements"]:
         for net in measurement["networks"].values():
             yield net["run"]

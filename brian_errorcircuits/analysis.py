@@ -35,11 +35,16 @@ def weight_update_angles(circuit, inputs, targets, **timing) -> list:
             for after, before, g in zip(result.weights_after, start, gradients)]
 
 
+def _binned_rate(times, start: float, stop: float, bin_width: float, neurons: int):
+    """(bin centres, spikes per neuron per second) of ``times`` in bins from start to stop."""
+    edges = np.arange(start, stop + bin_width / 2, bin_width)
+    counts, _ = np.histogram(times, edges)
+    return (edges[:-1] + edges[1:]) / 2, counts / (neurons * bin_width)
+
+
 def population_rate(times, n_neurons: int, t_start: float, t_stop: float, bin_width: float):
     """Mean firing rate (Hz) per neuron of a population in bins: (bin centres, rates)."""
-    edges = np.arange(t_start, t_stop + bin_width / 2, bin_width)
-    counts, _ = np.histogram(times, edges)
-    return (edges[:-1] + edges[1:]) / 2, counts / (n_neurons * bin_width)
+    return _binned_rate(times, t_start, t_stop, bin_width, n_neurons)
 
 
 def psth(times, onsets, window: tuple, bin_width: float, n_neurons: int = 1):
@@ -47,10 +52,9 @@ def psth(times, onsets, window: tuple, bin_width: float, n_neurons: int = 1):
 
     ``window`` = (before, after) in seconds relative to each onset, e.g. (-0.05, 0.2).
     """
-    edges = np.arange(window[0], window[1] + bin_width / 2, bin_width)
-    relative = np.concatenate([np.asarray(times) - onset for onset in np.atleast_1d(onsets)])
-    counts, _ = np.histogram(relative, edges)
-    return (edges[:-1] + edges[1:]) / 2, counts / (len(np.atleast_1d(onsets)) * n_neurons * bin_width)
+    onsets = np.atleast_1d(onsets)
+    relative = np.concatenate([np.asarray(times) - onset for onset in onsets])
+    return _binned_rate(relative, window[0], window[1], bin_width, len(onsets) * n_neurons)
 
 
 def decoded_rates(entry: dict, n_units: int, edges) -> np.ndarray:
@@ -59,7 +63,7 @@ def decoded_rates(entry: dict, n_units: int, edges) -> np.ndarray:
     For an error population the (-) neurons count negatively, so the result is
     rate_err times the signed error the population carries.
     """
-    per_sign = entry["n_neurons"] // n_units // (2 if "sign" in entry else 1)
+    per_sign = entry["per_unit"] // (2 if "sign" in entry else 1)
     weights = entry.get("sign", np.ones(len(entry["t"])))
     counts, _, _ = np.histogram2d(entry["t"], entry["unit"], bins=[np.asarray(edges), np.arange(n_units + 1)],
                                   weights=weights)
@@ -85,13 +89,11 @@ def to_neo(result, area_names=None) -> list:
         order = np.argsort(entry["i"], kind="stable")
         neurons, starts = np.unique(entry["i"][order], return_index=True)
         by_neuron = dict(zip(neurons, np.split(entry["t"][order], starts[1:])))
-        size = entry["n_neurons"]
-        per_unit = size // result.spec.layers[k]
-        for n in range(size):
+        for n in range(entry["n_neurons"]):
             annotations = {"area": "input" if k == 0 else names[k - 1], "population": population,
-                           "unit": n // per_unit, "neuron": n}
-            if pop == "E":  # each unit's block holds its (+) neurons, then its (-) neurons
-                annotations["sign"] = 1 if (n % per_unit) < per_unit // 2 else -1
+                           "unit": n // entry["per_unit"], "neuron": n}
+            if pop == "E":
+                annotations["sign"] = int(entry["neuron_sign"][n])
             trains.append(neo.SpikeTrain(np.sort(by_neuron.get(n, np.empty(0))) * pq.s, t_stop=t_stop * pq.s,
                                          **annotations))
     return trains

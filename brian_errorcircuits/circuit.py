@@ -34,9 +34,10 @@ class RunResult:
     ``rep_avg[k]`` / ``err_avg[k]``: presentation averages (after settling) of
     the decoded representation output and signed error of area k, shape
     (presentations, n_k); index 0 is the input (``err_avg[0]`` is None).
-    ``spikes[(k, 'P'|'E')]``: dict with neuron index ``i``, time ``t`` (s),
-    ``unit``, the population's ``n_neurons`` and, for error populations,
-    ``sign`` (+1 / -1; neurons of unit u are ordered u's (+) then (-) ones).
+    ``spikes[(k, 'P'|'E')]``: dict with neuron index ``i``, time ``t`` (s) and
+    ``unit`` per spike, the population's ``n_neurons`` and neurons ``per_unit``
+    (neuron n belongs to unit n // per_unit) and, for error populations, the
+    ``sign`` (+1 / -1) per spike and ``neuron_sign`` per neuron.
     ``states[k][var]``: sampled variables, shape (n_k, samples), times in ``states['t']``.
     """
 
@@ -161,9 +162,10 @@ class ErrorCircuit:
             i = np.asarray(monitor.i[:])
             size = group.N // built.areas[key[0]].N
             entry = {"i": i, "t": np.asarray(monitor.t[:] / b2.second), "unit": i // size,
-                     "n_neurons": int(group.N)}
+                     "n_neurons": int(group.N), "per_unit": size}
             if key[1] == "E":
-                entry["sign"] = np.asarray(group.polarity[:])[i]
+                entry["neuron_sign"] = np.asarray(group.polarity[:])
+                entry["sign"] = entry["neuron_sign"][i]
             spikes[key] = entry
         states = {}
         for k, monitor in built.state_monitors.items():

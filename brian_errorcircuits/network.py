@@ -84,7 +84,7 @@ def build_network(
     p = spec.neuron
     L = spec.n_areas
     label = spec.label
-    constants = {
+    namespace = {
         "g_l": p.g_l, "g_bas": p.g_bas, "g_api": p.g_api, "g_den": p.g_den, "g_tgt": p.g_tgt,
         "g_tot": p.g_l + p.g_bas + p.g_api, "basal_fraction": p.basal_fraction,
         "tau_syn": p.tau_syn, "rate_max": p.rate_max, "rate_err": p.rate_err,
@@ -100,7 +100,7 @@ def build_network(
 
     areas.append(b2.NeuronGroup(
         spec.layers[0], eq.input_equations(spec.mode), method="euler", name="input",
-        namespace=constants, order=ORDER_MEMBRANES,
+        namespace=namespace, order=ORDER_MEMBRANES,
     ))
     for k in range(1, L + 1):
         act = eq.ACTIVATIONS[p.output_activation if k == L else p.activation]
@@ -115,7 +115,7 @@ def build_network(
                 prospective=p.prospective,
             ),
             method="euler", name=label(k), order=ORDER_MEMBRANES,
-            namespace=constants,
+            namespace=namespace,
         )
         group.w_pe = p.lateral_weight
         group.w_ep = p.lateral_weight
@@ -134,9 +134,9 @@ def build_network(
         syn = _all_to_all(
             areas[pr.source], areas[pr.target],
             eq.forward_synapse_equations(label(pr.source), label(pr.target), sends_error),
-            W, "w", f"{label(pr.source)}_to_{label(pr.target)}", constants, ORDER_PLASTICITY,
+            W, "w", f"{label(pr.source)}_to_{label(pr.target)}", namespace, ORDER_PLASTICITY,
         )
-        syn.eta = spec.eta[pr.target - 1] * (pr.density if spec.eta_scaled_by_density else 1.0)
+        syn.eta = spec.projection_eta(pr)
         syn.summed_updaters[f"v_bas_from_{label(pr.source)}_post"].order = ORDER_BOTTOM_UP + pr.target
         if sends_error:
             syn.summed_updaters[f"v_td_from_{label(pr.target)}_pre"].order = _top_down_order(L, pr.source) + 1
@@ -145,13 +145,13 @@ def build_network(
         for pr, B in zip(spec.feedback_projections, feedback_weights):
             syn = _all_to_all(
                 areas[pr.source], areas[pr.target], eq.feedback_synapse_equations(label(pr.source)),
-                B, "b", f"{label(pr.source)}_to_{label(pr.target)}_feedback", constants, ORDER_PLASTICITY,
+                B, "b", f"{label(pr.source)}_to_{label(pr.target)}_feedback", namespace, ORDER_PLASTICITY,
             )
             syn.summed_updaters[f"v_td_from_{label(pr.source)}_post"].order = _top_down_order(L, pr.target) + 1
             objects.append(syn)
 
     if spec.mode == "spiking":
-        objects += _spiking_populations(spec, built, constants)
+        objects += _spiking_populations(spec, built, namespace)
     if recording.spikes and spec.mode == "spiking":
         for key, group in built.spike_groups.items():
             built.spike_monitors[key] = b2.SpikeMonitor(group, name=f"spikes_{group.name}")
@@ -185,7 +185,7 @@ def _all_to_all(source, target, model, matrix, variable, name, namespace, order)
     return syn
 
 
-def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, constants: dict) -> list:
+def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, namespace: dict) -> list:
     """Poisson populations reading their unit's rate, and their spike -> trace synapses."""
     p = spec.neuron
     connections = []
@@ -196,11 +196,11 @@ def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, constants: dict
             kinds.append(("E", "error", 2 * p.n_err))
         for pop, kind, size in kinds:
             model, threshold = eq.SPIKE_GENERATORS[kind]
-            per_unit = size if pop == "P" else p.n_err
+            per_sign = size if pop == "P" else p.n_err  # error units have a (+) and a (-) population
             units = np.arange(group.N).repeat(size)
             spikes = b2.NeuronGroup(
                 group.N * size, model, threshold=threshold, name=f"{group.name}_{pop}_spikes",
-                namespace={**constants, "rate_low": act.rate_low if k > 0 else 0.0,
+                namespace={**namespace, "rate_low": act.rate_low if k > 0 else 0.0,
                            "rate_span": act.rate_span},
             )
             spikes.unit_rate = b2.linked_var(group, "r_P" if pop == "P" else "r_E", index=units)
@@ -209,7 +209,7 @@ def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, constants: dict
             rate_scale = p.rate_max if pop == "P" else p.rate_err
             trace = b2.Synapses(
                 spikes, group, on_pre=eq.TRACE_INCREMENT[kind], name=f"{spikes.name}_trace",
-                namespace={"trace_step": float(1 / (per_unit * rate_scale * p.tau_syn))},
+                namespace={"trace_step": float(1 / (per_sign * rate_scale * p.tau_syn))},
             )
             trace.connect(i=np.arange(spikes.N), j=units)
             built.spike_groups[(k, pop)] = spikes

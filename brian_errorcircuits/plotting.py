@@ -1,7 +1,7 @@
 """Plot helpers: arrays in, ``ax=None`` accepted, the axes returned.
 
-matplotlib is imported lazily with the non-interactive Agg backend when no
-backend was chosen, so the helpers work on machines without a display.
+matplotlib is imported lazily; without a display it picks a non-interactive
+backend by itself, so the helpers work on headless machines too.
 """
 from __future__ import annotations
 
@@ -13,11 +13,7 @@ REPRESENTATION_COLOR = "black"
 
 
 def pyplot():
-    """matplotlib.pyplot, on the Agg backend unless a display backend was chosen on purpose."""
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo") and "inline" not in matplotlib.get_backend():
-        matplotlib.use("Agg")
+    """matplotlib.pyplot, imported on first use (plots cost nothing until asked for)."""
     import matplotlib.pyplot as plt
 
     return plt

@@ -105,8 +105,8 @@ class RateReference:
             raise SpecError("presentation duration must be a whole number of time steps")
         g_l, g_bas, g_api, g_den, g_tgt = (float(getattr(p, n)) for n in ("g_l", "g_bas", "g_api", "g_den", "g_tgt"))
         g_tot, a = g_l + g_bas + g_api, p.basal_fraction
-        eta = [float(e) for e in spec.eta]
         n, projections = spec.layers, spec.projections
+        etas = [float(spec.projection_eta(pr)) for pr in projections]
         s = {name: [None] + [np.zeros(n[k]) for k in range(1, L + 1)]
              for name in ("v_bas", "v_api", "gain", "v_td", "u_P", "u_E")}
         active = [None] + [0.0 if k in self.silenced else 1.0 for k in range(1, L + 1)]
@@ -148,9 +148,8 @@ class RateReference:
                     s["v_td"][k] = sum((B @ out_E(src) for src, B in self._top_down(k)), np.zeros(n[k]))
                 s["v_api"][k] = p.lateral_weight * out_E(k)
             updates = [
-                dt * eta[pr.target - 1] * (pr.density if spec.eta_scaled_by_density else 1.0) * learn
-                * np.outer(u_breve(pr.target) - a * s["v_bas"][pr.target], out_P(pr.source))
-                for pr in projections
+                dt * eta * learn * np.outer(u_breve(pr.target) - a * s["v_bas"][pr.target], out_P(pr.source))
+                for pr, eta in zip(projections, etas)
             ]
             derivs = [
                 (g_bas * s["v_bas"][k] + g_api * s["v_api"][k] - g_tot * s["u_P"][k],

@@ -238,6 +238,11 @@ class CircuitSpec:
     def n_areas(self) -> int:
         return len(self.layers) - 1
 
+    def projection_eta(self, projection: Projection) -> Quantity:
+        """Learning rate of a bottom-up projection: its target's eta, times density if asked."""
+        scale = projection.density if self.eta_scaled_by_density else 1.0
+        return self.eta[projection.target - 1] * scale
+
     def label(self, k: int) -> str:
         """Brian2-safe name of area k (0 = input)."""
         return "input" if k == 0 else brian_label(self.area_names[k - 1])
@@ -253,18 +258,13 @@ class CircuitSpec:
         feedback alignment) those below it.
         """
         table = table.first(len(sizes))
-        index = {name: k for k, name in enumerate(table.areas, start=1)}
-        dens = table.densities
-        up = [Projection(0, 1)] + [
-            Projection(index[s], index[t], float(dens[index[s] - 1, index[t] - 1]))
-            for s in table.areas for t in table.areas if table.bottom_up[index[s] - 1, index[t] - 1]
-        ]
-        down = [
-            Projection(index[s], index[t], float(dens[index[s] - 1, index[t] - 1]))
-            for s in table.areas for t in table.areas if table.top_down[index[s] - 1, index[t] - 1]
-        ]
-        return cls(layers=(n_input, *sizes), projections=tuple(up), feedback_projections=tuple(down),
-                   area_names=tuple(table.areas), **fields)
+
+        def entries(mask):  # table row/column i is area i + 1 (0 is the input)
+            return tuple(Projection(int(s) + 1, int(t) + 1, float(table.densities[s, t]))
+                         for s, t in np.argwhere(mask))
+
+        return cls(layers=(n_input, *sizes), projections=(Projection(0, 1),) + entries(table.bottom_up),
+                   feedback_projections=entries(table.top_down), area_names=tuple(table.areas), **fields)
 
     def replace(self, **changes) -> "CircuitSpec":
         """A copy with some fields changed (``neuron`` accepts a dict of overrides)."""

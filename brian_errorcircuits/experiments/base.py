@@ -19,6 +19,13 @@ SPIKING_TRAINING = {
 }
 
 
+def presentation_timing(params: dict) -> dict:
+    """``duration`` and ``settle`` of every presentation, from ``duration_ms`` / ``settle_ms``."""
+    import brian2 as b2
+
+    return dict(duration=params["duration_ms"] * b2.ms, settle=params["settle_ms"] * b2.ms)
+
+
 def parse_value(key: str, text: str, default):
     """Convert ``text`` to the type of ``default`` (tuples of ints as ``4,10,2``)."""
     try:

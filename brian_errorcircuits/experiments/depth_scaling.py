@@ -25,6 +25,7 @@ from ..baselines.ann import BackpropANN
 from ..connectome import load_table
 from ..plotting import pyplot
 from ..tasks.teacher_student import make_teacher_student
+from .base import presentation_timing
 from .teacher_student import train_student
 
 QUESTION = "Does the error-neuron circuit keep learning as cortical areas (with skip connections) are added?"
@@ -91,8 +92,7 @@ def run_one(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
             data.x_train, data.y_train, data.x_test, data.y_test, params["rate_epochs"], seed=seed)
         return {"initial": curve[0], "final": curve[-1], "angles_deg": [0.0] * len(wiring)}
     p = model_params(params, model, seed)
-    timing = dict(duration=p["duration_ms"] * b2.ms, settle=p["settle_ms"] * b2.ms)
-    angles = weight_update_angles(ErrorCircuit(spec), data.x_val, data.y_val, **timing)
+    angles = weight_update_angles(ErrorCircuit(spec), data.x_val, data.y_val, **presentation_timing(p))
     student = train_student(p, data, out_dir=out_dir / f"{model}-d{depth}", spec=spec)
     return {"initial": student.test_mse[0], "final": student.test_mse[-1], "angles_deg": angles,
             "curve": student.test_mse}
@@ -110,20 +110,22 @@ def run(params: dict, out_dir) -> dict:
                 runs.append(run_one(params, depth, model, seed, out_dir))
                 print(f"    test MSE {runs[-1]['initial']:.4f} -> {runs[-1]['final']:.4f}", flush=True)
             results[model][str(depth)] = runs
+
+    def per_run(measure, models=params["models"]):
+        """{model: {depth: [measure(run) for each seed]}}"""
+        return {m: {d: [measure(r) for r in runs] for d, runs in results[m].items()} for m in models}
+
     summary = {
         "depths": list(params["depths"]),
         "shapes": {str(d): list(shape(d)) for d in params["depths"]},
         "seeds": seeds,
         "models": list(params["models"]),
-        "test_mse": {m: {d: [r["final"] for r in runs] for d, runs in by_depth.items()}
-                     for m, by_depth in results.items()},
-        "untrained_test_mse": {m: {d: [r["initial"] for r in runs] for d, runs in by_depth.items()}
-                               for m, by_depth in results.items()},
+        "test_mse": per_run(lambda r: r["final"]),
+        "untrained_test_mse": per_run(lambda r: r["initial"]),
         "final_over_untrained_median": {
-            m: {d: float(np.median([r["final"] / r["initial"] for r in runs])) for d, runs in by_depth.items()}
-            for m, by_depth in results.items()},
-        "weight_update_angle_deg": {m: {d: [r["angles_deg"] for r in runs] for d, runs in by_depth.items()}
-                                    for m, by_depth in results.items() if m != "ann"},
+            m: {d: float(np.median(ratios)) for d, ratios in by_depth.items()}
+            for m, by_depth in per_run(lambda r: r["final"] / r["initial"]).items()},
+        "weight_update_angle_deg": per_run(lambda r: r["angles_deg"], [m for m in params["models"] if m != "ann"]),
         "seed": params["seed"],
         "wall_time_s": time.perf_counter() - start,
     }

@@ -22,7 +22,7 @@ from ..analysis import decoded_rates
 from ..plotting import pyplot
 from ..reference import backprop_deltas, forward
 from ..tasks.teacher_student import make_teacher_student
-from .base import SPIKING_TRAINING
+from .base import SPIKING_TRAINING, presentation_timing
 
 QUESTION = "Do the error-neuron theory's predictions hold at the level of spikes?"
 
@@ -47,7 +47,7 @@ class Setup:
         self.params = params
         self.data = make_teacher_student(params["layers"], params["n_train"], params["n_probe"], 1,
                                          seed=params["seed"])
-        self.timing = dict(duration=params["duration_ms"] * b2.ms, settle=params["settle_ms"] * b2.ms)
+        self.timing = presentation_timing(params)
         self.probe = (self.data.x_val, self.data.y_val)
 
     def circuit(self, **spec_changes) -> ErrorCircuit:
@@ -158,7 +158,7 @@ def silencing(setup: Setup) -> dict:
         runs[name] = circuit.run(schedule, silenced=silenced)
     change = {name: [np.linalg.norm(a - b) for a, b in zip(r.weights_after, r.weights_before)]
               for name, r in runs.items()}
-    below = [k for k in range(top_hidden)]  # projections into areas 1..top_hidden
+    below = range(top_hidden)  # projections into areas 1..top_hidden
     drop = [1 - change["silenced"][k] / change["control"][k] for k in below]
     outputs = {name: r.select("inference")[0] for name, r in runs.items()}
     inference_change = float(np.linalg.norm(outputs["silenced"] - outputs["control"])

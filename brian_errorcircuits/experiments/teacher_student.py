@@ -16,14 +16,13 @@ from __future__ import annotations
 import time
 
 import brian2 as b2
-import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
 from ..analysis import weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import pyplot, circuit_rasters, learning_curves
 from ..tasks.teacher_student import make_teacher_student
-from .base import SPIKING_TRAINING
+from .base import SPIKING_TRAINING, presentation_timing
 
 QUESTION = "Can a spiking error-neuron circuit learn a tanh teacher by assigning credit to its hidden area?"
 
@@ -65,27 +64,28 @@ def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None,
     spec = spec if spec is not None else make_spec(params, frozen_hidden)
     standalone = out_dir is not None and params["target"] == "cpp_standalone"
     circuit = ErrorCircuit(spec, build_dir=str(out_dir / "build") if standalone else None)
-    probe = (data.x_val[: params["n_probe"]], data.y_val[: params["n_probe"]])
     recording = Recording(spikes=params["mode"] == "spiking", spike_segments=("probe-start", "probe-end"))
     return circuit.train(
         data.x_train, data.y_train, data.x_test, data.y_test, params["epochs"],
-        duration=params["duration_ms"] * b2.ms, settle=params["settle_ms"] * b2.ms,
-        probe=probe, recording=recording,
+        probe=probe_set(params, data), recording=recording, **presentation_timing(params),
     )
+
+
+def probe_set(params: dict, data) -> tuple:
+    """The first ``n_probe`` validation samples: (inputs, targets) of the alignment probes."""
+    return data.x_val[: params["n_probe"]], data.y_val[: params["n_probe"]]
 
 
 def run(params: dict, out_dir) -> dict:
     start = time.perf_counter()
     data = make_teacher_student(params["layers"], params["n_train"], params["n_probe"], params["n_test"],
                                 seed=params["seed"])
-    probe = (data.x_val[: params["n_probe"]], data.y_val[: params["n_probe"]])
-    timing = dict(duration=params["duration_ms"] * b2.ms, settle=params["settle_ms"] * b2.ms)
     print("  angle of the untrained student's weight updates to backprop's", flush=True)
     untrained = ErrorCircuit(make_spec(params))
-    angles = weight_update_angles(untrained, *probe, **timing)
+    angles = weight_update_angles(untrained, *probe_set(params, data), **presentation_timing(params))
     print("  training the student", flush=True)
     student = train_student(params, data, out_dir=out_dir)
-    ann = BackpropANN(make_spec(params), untrained.weights, params["ann_lr"])
+    ann = BackpropANN(untrained.spec, untrained.weights, params["ann_lr"])
     curves = {f"{params['mode']} student": student.test_mse,
               "ANN, backprop": ann.train(data.x_train, data.y_train, data.x_test, data.y_test,
                                          params["epochs"], seed=params["seed"])}
@@ -100,7 +100,7 @@ def run(params: dict, out_dir) -> dict:
         "final_test_mse": student.test_mse[-1],
         "test_mse_per_epoch": student.test_mse,
         "final_over_initial": student.test_mse[-1] / student.test_mse[0],
-        "bp_cosine": alignment_by_name(student, make_spec(params).area_names),
+        "bp_cosine": alignment_by_name(student),
         "weight_update_angle_deg_start": {f"{p.source}->{p.target}": a
                                           for p, a in zip(untrained.spec.projections, angles)},
         "ann_final_test_mse": curves["ANN, backprop"][-1],
@@ -122,9 +122,10 @@ def run(params: dict, out_dir) -> dict:
     return summary
 
 
-def alignment_by_name(student, area_names) -> dict:
+def alignment_by_name(student) -> dict:
     """{'start'|'end': {area name: cosine}} of a TrainingResult."""
-    return {when: {area_names[k - 1]: value for k, value in student.alignment[when].items()}
+    names = student.run.spec.area_names
+    return {when: {names[k - 1]: value for k, value in student.alignment[when].items()}
             for when in ("start", "end")}
 
 

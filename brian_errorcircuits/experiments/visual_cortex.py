@@ -64,7 +64,7 @@ def run(params: dict, out_dir) -> dict:
           f"({sum(p.source > 0 and p.target - p.source > 1 for p in spec.projections)} skipping areas)",
           flush=True)
     student = train_student(params, data, out_dir=out_dir, spec=spec)
-    alignment = alignment_by_name(student, spec.area_names)
+    alignment = alignment_by_name(student)
     receiving = {spec.area_names[p.source - 1] for p in spec.projections if p.source > 0}
     for when in alignment:
         alignment[when] = {name: (value if name in receiving else None) for name, value in alignment[when].items()}
