@@ -14,6 +14,7 @@ coding baselines are not part of this version.
 """
 from __future__ import annotations
 
+import json
 import time
 
 import brian2 as b2
@@ -25,7 +26,7 @@ from ..baselines.ann import BackpropANN
 from ..connectome import load_table
 from ..plotting import pyplot
 from ..tasks.teacher_student import make_teacher_student
-from .base import presentation_timing
+from .base import presentation_timing, write_json
 from .teacher_student import train_student
 
 QUESTION = "Does the error-neuron circuit keep learning as cortical areas (with skip connections) are added?"
@@ -98,6 +99,24 @@ def run_one(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
             "curve": student.test_mse}
 
 
+def saved_or_new_run(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
+    """:func:`run_one`, saved as it finishes in ``runs/``, so an interrupted series keeps its runs.
+
+    A saved run is reused when every parameter it was run with still has the
+    same value (which depths, seeds and models a series covers does not matter).
+    """
+    path = out_dir / "runs" / f"{model}-d{depth}-s{seed}.json"
+    run_params = {k: v for k, v in params.items() if k not in ("depths", "seeds", "models", "seed")}
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if all(json.loads(json.dumps(run_params.get(k))) == v for k, v in saved["params"].items()):
+            return saved["result"]
+    result = run_one(params, depth, model, seed, out_dir)
+    path.parent.mkdir(exist_ok=True)
+    write_json(path, {"params": run_params, "result": result})
+    return result
+
+
 def run(params: dict, out_dir) -> dict:
     start = time.perf_counter()
     seeds = [params["seed"] + s for s in range(params["seeds"])]
@@ -107,8 +126,10 @@ def run(params: dict, out_dir) -> dict:
             runs = []
             for seed in seeds:
                 print(f"  depth {depth} ({'-'.join(map(str, shape(depth)))}), {model}, seed {seed}", flush=True)
-                runs.append(run_one(params, depth, model, seed, out_dir))
-                print(f"    test MSE {runs[-1]['initial']:.4f} -> {runs[-1]['final']:.4f}", flush=True)
+                began = time.perf_counter()
+                runs.append(saved_or_new_run(params, depth, model, seed, out_dir))
+                print(f"    test MSE {runs[-1]['initial']:.4f} -> {runs[-1]['final']:.4f} "
+                      f"({time.perf_counter() - began:.0f} s)", flush=True)
             results[model][str(depth)] = runs
 
     def per_run(measure, models=params["models"]):
