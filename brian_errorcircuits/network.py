@@ -91,10 +91,7 @@ def build_network(
         **_timed_arrays(schedule),
     }
     backprop = spec.feedback == "backprop"
-    topdown = (
-        [(pr.target, pr.source) for pr in spec.projections if pr.source > 0] if backprop
-        else [(pr.source, pr.target) for pr in spec.feedback_projections]
-    )  # (from area, into area) of every top-down error pathway
+    topdown = [(src, into) for src, into, _ in spec.error_routes()]
     objects, areas, projections = [], [], []
     built = BuiltNetwork(b2.Network(), areas, projections)
 
@@ -130,7 +127,7 @@ def build_network(
         areas.append(group)
 
     for pr, W in zip(spec.projections, weights):
-        sends_error = backprop and pr.source > 0
+        sends_error = backprop and (pr.target, pr.source) in topdown
         syn = _all_to_all(
             areas[pr.source], areas[pr.target],
             eq.forward_synapse_equations(label(pr.source), label(pr.target), sends_error),
@@ -143,6 +140,8 @@ def build_network(
         projections.append(syn)
     if not backprop:
         for pr, B in zip(spec.feedback_projections, feedback_weights):
+            if (pr.source, pr.target) not in topdown:
+                continue  # lesioned
             syn = _all_to_all(
                 areas[pr.source], areas[pr.target], eq.feedback_synapse_equations(label(pr.source)),
                 B, "b", f"{label(pr.source)}_to_{label(pr.target)}_feedback", namespace, ORDER_PLASTICITY,

@@ -87,11 +87,12 @@ class RateReference:
 
     def _top_down(self, k):
         """(from area, matrix) of every error pathway into area k's error neurons."""
+        routes = {(src, into) for src, into, _ in self.spec.error_routes()}
         if self.spec.feedback == "backprop":
             return [(p.target, W.T) for p, W in zip(self.spec.projections, self.weights)
-                    if p.source == k]
+                    if p.source == k and (p.target, k) in routes]
         return [(p.source, B) for p, B in zip(self.spec.feedback_projections, self.feedback_weights)
-                if p.target == k]
+                if p.target == k and (p.source, k) in routes]
 
     def run(self, schedule: Schedule, record=("u_P", "u_E")) -> dict:
         """Integrate over ``schedule``; return {var: [array (steps, n_k) per area 1..L]}.

@@ -126,6 +126,10 @@ class CircuitSpec:
         the error back down with its own transposed weights.
     area_names : tuple of str, optional
         Names of areas 1..L (default ``area1``..``areaL``); they name the Brian2 objects.
+    lesioned_feedback : tuple of (int, int), optional
+        Top-down error routes (from area, into area) cut, as in a lesion
+        experiment: the lower area's error neurons no longer hear the upper
+        area's errors along that route; the bottom-up projection stays.
     """
 
     layers: tuple
@@ -142,6 +146,7 @@ class CircuitSpec:
     feedback_projections: tuple = None
     area_names: tuple = None
     eta_scaled_by_density: bool = False  #: multiply each projection's eta by its density
+    lesioned_feedback: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers) if self.layers is not None else ())
@@ -153,6 +158,7 @@ class CircuitSpec:
             object.__setattr__(self, "feedback_projections", tuple(
                 Projection(p.target, p.source, p.density) for p in self.projections if p.source > 0))
         object.__setattr__(self, "feedback_projections", tuple(self.feedback_projections))
+        object.__setattr__(self, "lesioned_feedback", tuple(tuple(r) for r in self.lesioned_feedback))
         if self.area_names is None:
             object.__setattr__(self, "area_names", tuple(f"area{k}" for k in range(1, areas + 1)))
         object.__setattr__(self, "area_names", tuple(self.area_names))
@@ -229,10 +235,29 @@ class CircuitSpec:
                 if (p.source, p.target) in seen:
                     raise SpecError(f"{kind}: {p.source} -> {p.target} appears twice")
                 seen.add((p.source, p.target))
+        intact = {(src, into) for src, into, _ in self._all_error_routes()}
+        for route in self.lesioned_feedback:
+            if route not in intact:
+                raise SpecError(f"lesioned_feedback: {route} is not a top-down error route of this circuit; "
+                                f"routes (from area, into area): {sorted(intact)}")
         fed = {p.target for p in self.projections}
         for k in range(1, L + 1):
             if k not in fed:
                 raise SpecError(f"area {self.area_names[k - 1]!r} receives no bottom-up projection")
+
+    def _all_error_routes(self) -> list:
+        if self.feedback == "backprop":
+            return [(p.target, p.source, p.density) for p in self.projections if p.source > 0]
+        return [(p.source, p.target, p.density) for p in self.feedback_projections]
+
+    def error_routes(self) -> tuple:
+        """(from area, into area, density) of every top-down error pathway, lesions left out.
+
+        With ``backprop`` feedback each bottom-up projection between areas
+        sends its target's error back to its source (with W^T); with
+        ``feedback_alignment`` the ``feedback_projections`` do.
+        """
+        return tuple(r for r in self._all_error_routes() if r[:2] not in self.lesioned_feedback)
 
     @property
     def n_areas(self) -> int:

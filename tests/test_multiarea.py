@@ -60,10 +60,12 @@ def test_strict_hierarchy_table_reproduces_layered_circuit_exactly():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("feedback", ["backprop", "feedback_alignment"])
-def test_skip_connections_match_numpy_reference(feedback):
-    """With skip projections in both directions: relative error <= 1e-6 over 600 steps."""
-    spec = visual_spec(feedback=feedback)
+@pytest.mark.parametrize("feedback, lesioned", [("backprop", ()), ("feedback_alignment", ()),
+                                                ("backprop", ((3, 1),)), ("feedback_alignment", ((3, 1),))])
+def test_skip_connections_match_numpy_reference(feedback, lesioned):
+    """With skip projections in both directions (and with the V4 -> V1 error route cut):
+    relative error <= 1e-6 over 600 steps."""
+    spec = visual_spec(feedback=feedback, lesioned_feedback=lesioned)
     circuit = ErrorCircuit(spec)
     rng = np.random.default_rng(0)
     x, y = rng.uniform(0, 1, (3, 4)), rng.uniform(-0.5, 0.5, (3, 3))
@@ -91,6 +93,24 @@ def test_skip_connections_carry_backprop_errors():
     deltas = backprop_deltas(spec, circuit.weights, x, y)
     for k in range(1, spec.n_areas):
         assert cosine(result.err_avg[k], deltas[k]) >= 0.99, k
+
+
+def test_lesioning_every_error_route_into_an_area_silences_its_error_neurons():
+    """V4's errors come only from TEO (route 4 -> 3); cut it and V4's error neurons fall
+    silent, while V2 (which still hears V4 and TEO) keeps an error."""
+    spec = visual_spec(eta=(0 * b2.Hz,) * len(SIZES), lesioned_feedback=((4, 3),))
+    assert (4, 3) not in {route[:2] for route in spec.error_routes()}
+    circuit = ErrorCircuit(spec)
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(0, 1, (3, 4)), rng.uniform(-0.8, 0.8, (3, 3))
+    result = circuit.run(circuit.block(x, y, duration=40 * b2.ms, settle=20 * b2.ms))
+    assert np.abs(result.err_avg[3]).max() == 0
+    assert np.abs(result.err_avg[2]).max() > 1e-3
+
+
+def test_unknown_lesion_route_is_rejected():
+    with pytest.raises(SpecError, match=r"lesioned_feedback: \(1, 3\) is not a top-down error route"):
+        visual_spec(lesioned_feedback=((1, 3),)).validate()
 
 
 @pytest.mark.parametrize("projections, message", [
