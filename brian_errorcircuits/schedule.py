@@ -50,28 +50,37 @@ class Schedule:
         inputs,
         targets=None,
         *,
-        learning: bool = False,
+        target_on=None,
+        learning=False,
         label: str = "block",
         duration: Quantity = 200 * ms,
         settle: Quantity = 50 * ms,
         n_outputs: int | None = None,
     ) -> "Schedule":
-        """One block of presentations; ``targets=None`` presents no target."""
+        """One block of presentations; ``targets=None`` presents no target.
+
+        ``target_on`` (one bool per presentation; default: all on when targets
+        are given) and ``learning`` (one bool, or one per presentation) let a
+        block be a sequence in which only some presentations carry a target or
+        plasticity, e.g. the trials of a memory task.
+        """
         inputs = _finite_2d("inputs", inputs)
         n = len(inputs)
         if targets is None:
             if n_outputs is None:
                 raise SpecError("a block without targets needs n_outputs")
+            if target_on is not None:
+                raise SpecError("target_on needs targets")
             targets = np.zeros((n, n_outputs))
             target_on = np.zeros(n, bool)
         else:
             targets = _finite_2d("targets", targets)
             if len(targets) != n:
                 raise SpecError(f"targets has {len(targets)} rows for {n} inputs")
-            target_on = np.ones(n, bool)
+            target_on = np.ones(n, bool) if target_on is None else _flags("target_on", target_on, n)
         _check_timing(duration, settle)
         return cls(
-            inputs, targets, target_on, np.full(n, bool(learning)), np.full(n, label, dtype=object),
+            inputs, targets, target_on, _flags("learning", learning, n), np.full(n, label, dtype=object),
             duration, settle,
         )
 
@@ -126,6 +135,16 @@ def _finite_2d(name, values) -> np.ndarray:
         row, col = np.argwhere(bad)[0]
         raise SpecError(f"{name} contains NaN or infinite values (first at row {row}, column {col})")
     return array
+
+
+def _flags(name, values, n: int) -> np.ndarray:
+    """One bool per presentation from a single bool or a sequence of n bools."""
+    flags = np.asarray(values)
+    if flags.ndim == 0:
+        return np.full(n, bool(flags))
+    if flags.shape != (n,) or not np.isin(flags, (0, 1)).all():
+        raise SpecError(f"{name} must be one bool or {n} bools (one per presentation), got {values!r}")
+    return flags.astype(bool)
 
 
 def _check_timing(duration, settle):

@@ -159,6 +159,28 @@ def test_total_time():
     assert abs(float(s2.total_time / second) - 1.4) < 1e-12
 
 
+def test_block_with_per_presentation_target_and_learning():
+    """A trial as one block: target and plasticity only on its last presentation."""
+    x, y = data(4)
+    last = [False, False, False, True]
+    s = Schedule.block(x, y, target_on=last, learning=last)
+    np.testing.assert_array_equal(s.target_on, last)
+    np.testing.assert_array_equal(s.learning, last)
+    np.testing.assert_array_equal(s.targets, y)
+
+
+@pytest.mark.parametrize("name, value", [("target_on", [True, False]), ("learning", [1, 0, 2, 0]),
+                                         ("learning", [[True] * 4])])
+def test_per_presentation_flags_need_one_bool_each(name, value):
+    with pytest.raises(SpecError, match=name):
+        Schedule.block(*data(4), **{name: value})
+
+
+def test_target_mask_needs_targets():
+    with pytest.raises(SpecError, match="target_on needs targets"):
+        Schedule.block(data(2)[0], n_outputs=2, target_on=[True, False])
+
+
 # ---------------------------------------------------------- concatenation
 def test_concatenation_keeps_labels_and_flags():
     x, y = data(5)
