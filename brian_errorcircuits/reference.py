@@ -17,7 +17,8 @@ from .schedule import Schedule
 from .spec import CircuitSpec, SpecError
 
 
-def _activations(spec: CircuitSpec):
+def area_activations(spec: CircuitSpec) -> list:
+    """phi of each area, index 0 (the input) None: hidden areas use `activation`, the last `output_activation`."""
     p = spec.neuron
     return [None] + [
         ACTIVATIONS[p.output_activation if k == spec.n_areas else p.activation]
@@ -31,7 +32,7 @@ def forward(spec: CircuitSpec, weights: list, inputs: np.ndarray):
     h_k = a * sum over projections p into k of W_p r_source.  Returns lists
     indexed by area (index 0 = input, h[0] is None).
     """
-    phis = _activations(spec)
+    phis = area_activations(spec)
     a = spec.neuron.basal_fraction
     rates, potentials = [np.atleast_2d(np.asarray(inputs, float))], [None]
     for k in range(1, spec.n_areas + 1):
@@ -48,7 +49,7 @@ def backprop_deltas(spec: CircuitSpec, weights: list, inputs, targets):
     over the projections p leaving area k (skip connections included).
     Index 0 is None; delta_k has shape (samples, n_k).
     """
-    phis = _activations(spec)
+    phis = area_activations(spec)
     h, r = forward(spec, weights, inputs)
     L = spec.n_areas
     deltas = [None] * (L + 1)
@@ -83,7 +84,7 @@ class RateReference:
         self.weights = [np.array(W, float) for W in weights]
         self.feedback_weights = [np.asarray(B, float) for B in feedback_weights]
         self.silenced = silenced
-        self.phis = _activations(spec)
+        self.phis = area_activations(spec)
 
     def _top_down(self, k):
         """(from area, matrix) of every error pathway into area k's error neurons."""
