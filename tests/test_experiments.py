@@ -19,6 +19,8 @@ TINY = {
     "depth-scaling": ["depths=1,2", "seeds=1", "n_train=3", "n_test=2", "n_probe=2", "rate_epochs=1",
                       "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20", "neurons_per_unit=2",
                       "rate_target=numpy"],
+    "yinyang": ["epochs=1", "n_train=6", "n_train_eval=3", "n_val=3", "n_test=6", "duration_ms=20", "settle_ms=5",
+                "neurons_per_unit=2", "layers=4,5,3", "ann_epochs=1", "raster_presentations=2"],
 }
 REQUIRED = {
     "teacher-student": {"mode", "layers", "n_train", "initial_test_mse", "final_test_mse", "bp_cosine",
@@ -28,12 +30,15 @@ REQUIRED = {
     "predictions": {"predictions", "wall_time_s", "seed"},
     "depth-scaling": {"depths", "models", "test_mse", "untrained_test_mse", "weight_update_angle_deg",
                       "wall_time_s", "seed"},
+    "yinyang": {"train_accuracy", "validation_accuracy", "test_accuracy", "final_test_accuracy", "wall_time_s",
+                "seed", "mode", "layers", "ann_test_accuracy"},
 }
 FIGURES = {
     "teacher-student": ("learning_curve.png", "raster_start.png", "raster_end.png"),
     "visual-cortex": ("learning_curve.png", "raster_start.png", "raster_end.png"),
     "depth-scaling": ("test_error_vs_depth.png", "weight_update_angles.png"),
     "predictions": ("report.md", "gain_gating.png"),
+    "yinyang": ("accuracy.png", "test_predictions.png", "raster.png"),
 }
 
 
@@ -53,6 +58,13 @@ def test_experiment_smoke(name, tmp_path):
     assert json.loads((out / "params.json").read_text())["seed"] == 3
     if name == "predictions":
         assert all(p["verdict"] in ("pass", "fail") for p in summary["predictions"].values())
+        return
+    if name == "yinyang":  # accuracies are fractions of 3 (train subset, validation) or 6 (test) samples
+        for key, n in (("train_accuracy", 3), ("validation_accuracy", 3), ("test_accuracy", 6),
+                       ("ann_test_accuracy", 6)):
+            assert len(summary[key]) == 2 and all(abs(v * n - round(v * n)) < 1e-9 for v in summary[key]), key
+        assert abs(summary["final_test_accuracy"] * 6 - round(summary["final_test_accuracy"] * 6)) < 1e-9
+        assert summary["mode"] == "spiking" and summary["layers"] == [4, 5, 3]
         return
     if name == "depth-scaling":
         for by_depth in summary["test_mse"].values():

@@ -49,3 +49,28 @@ def test_splits_differ_and_seed_reproduces(data):
     features, labels = make_yinyang(1000, seed=40)
     assert np.array_equal(features, data.x_test) and np.array_equal(labels, data.y_test)
     assert not np.array_equal(make_yinyang(50, seed=1)[0], make_yinyang(50, seed=2)[0])
+
+
+def test_targets_and_readout_of_the_experiment():
+    """One-hot targets in tanh's range; spike counts per output unit only after settling."""
+    from types import SimpleNamespace
+
+    import brian2 as b2
+
+    from brian_errorcircuits import CircuitSpec
+    from brian_errorcircuits.experiments.yinyang import accuracy, one_hot_targets, output_spike_counts
+    from brian_errorcircuits.schedule import Schedule
+
+    targets = one_hot_targets(np.array([2, 0]), {"target_high": 0.6, "target_low": -0.6})
+    assert np.array_equal(targets, [[-0.6, -0.6, 0.6], [0.6, -0.6, -0.6]])
+    assert accuracy([[0.1, 0.5, 0.2], [0.9, 0.0, 0.0]], np.array([1, 1])) == 0.5
+    spec = CircuitSpec(layers=(4, 5, 3), mode="spiking")
+    schedule = Schedule.block(np.zeros((2, 4)), n_outputs=3, label="test", duration=100 * b2.ms, settle=25 * b2.ms)
+    # two neurons per unit; presentation 0 spans 0-0.1 s (counted from 0.025 s), presentation 1 spans 0.1-0.2 s
+    times = np.array([0.010, 0.030, 0.050, 0.090, 0.110, 0.150, 0.160, 0.199])
+    units = np.array([0, 0, 2, 2, 1, 1, 1, 0])
+    spikes = {(2, "P"): {"t": times, "unit": units, "i": 2 * units, "per_unit": 2, "n_neurons": 6}}
+    counts = output_spike_counts(SimpleNamespace(schedule=schedule, spec=spec, spikes=spikes), "test")
+    # spikes per neuron per second over the 75 ms windows (the 0.010 s and 0.110 s spikes fall in settling)
+    expected = np.array([[1, 0, 2], [1, 2, 0]]) / (2 * 0.075)
+    assert np.allclose(counts, expected, rtol=1e-12)
