@@ -156,17 +156,7 @@ class ErrorCircuit:
                 out.append(np.diff(boundaries, axis=0) / span)
         after = [np.asarray(syn.w[:]).reshape(W.shape[::-1]).T.copy()
                  for syn, W in zip(built.projections, self.weights)]
-        spikes = {}
-        for key, monitor in built.spike_monitors.items():
-            group = built.spike_groups[key]
-            i = np.asarray(monitor.i[:])
-            size = group.N // built.areas[key[0]].N
-            entry = {"i": i, "t": np.asarray(monitor.t[:] / b2.second), "unit": i // size,
-                     "n_neurons": int(group.N), "per_unit": size}
-            if key[1] == "E":
-                entry["neuron_sign"] = np.asarray(group.polarity[:])
-                entry["sign"] = entry["neuron_sign"][i]
-            spikes[key] = entry
+        spikes = built.spike_trains()
         states = {}
         for k, monitor in built.state_monitors.items():
             states[k] = {var: np.asarray(getattr(monitor, var)[:]) for var in monitor.record_variables}

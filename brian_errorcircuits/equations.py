@@ -127,9 +127,10 @@ def area_equations(
     return "\n".join(lines)
 
 
-def input_equations(mode: str) -> str:
-    """Input area: rates in [0, 1] from ``input_rates(t, i)``."""
-    lines = ["r_P = input_rates(t, i) : 1"]
+def input_equations(mode: str, external: bool = False) -> str:
+    """Input area: rates in [0, 1] from ``input_rates(t, i)``, or (``external``) a
+    variable ``r_P`` written from outside during the run (closed-loop control)."""
+    lines = ["r_P : 1  # set from outside" if external else "r_P = input_rates(t, i) : 1"]
     if mode == "spiking":
         lines += ["da_P/dt = -a_P/tau_syn : 1", "out_P = a_P : 1"]
     else:

@@ -65,6 +65,21 @@ class BuiltNetwork:
     spike_monitors: dict = field(default_factory=dict)
     state_monitors: dict = field(default_factory=dict)
 
+    def spike_trains(self) -> dict:
+        """Recorded spikes per population as numpy arrays (the layout of ``RunResult.spikes``)."""
+        spikes = {}
+        for key, monitor in self.spike_monitors.items():
+            group = self.spike_groups[key]
+            i = np.asarray(monitor.i[:])
+            size = group.N // self.areas[key[0]].N
+            entry = {"i": i, "t": np.asarray(monitor.t[:] / b2.second), "unit": i // size,
+                     "n_neurons": int(group.N), "per_unit": size}
+            if key[1] == "E":
+                entry["neuron_sign"] = np.asarray(group.polarity[:])
+                entry["sign"] = entry["neuron_sign"][i]
+            spikes[key] = entry
+        return spikes
+
 
 def build_network(
     spec: CircuitSpec,
@@ -73,13 +88,17 @@ def build_network(
     schedule: Schedule,
     recording: Recording = Recording(),
     silenced: tuple = (),
+    external_input: bool = False,
 ) -> BuiltNetwork:
     """Assemble the circuit of ``spec`` with the given weights for ``schedule``.
 
     ``weights`` holds one (n_target, n_source) matrix per ``spec.projections``
     entry, ``feedback_weights`` one per ``spec.feedback_projections`` entry
     (used with feedback alignment).  ``silenced`` lists areas (1..L) whose
-    error neurons are clamped silent.
+    error neurons are clamped silent.  With ``external_input`` the input
+    rates are a variable ``r_P`` of the input group that the caller writes
+    during the run (closed loop, see :mod:`brian_errorcircuits.closed_loop`)
+    instead of the schedule's inputs.
     """
     p = spec.neuron
     L = spec.n_areas
@@ -96,7 +115,7 @@ def build_network(
     built = BuiltNetwork(b2.Network(), areas, projections)
 
     areas.append(b2.NeuronGroup(
-        spec.layers[0], eq.input_equations(spec.mode), method="euler", name="input",
+        spec.layers[0], eq.input_equations(spec.mode, external_input), method="euler", name="input",
         namespace=namespace, order=ORDER_MEMBRANES,
     ))
     for k in range(1, L + 1):

@@ -19,6 +19,8 @@ TINY = {
     "depth-scaling": ["depths=1,2", "seeds=1", "n_train=3", "n_test=2", "n_probe=2", "rate_epochs=1",
                       "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20", "neurons_per_unit=2",
                       "rate_target=numpy"],
+    "cartpole": ["epochs=1", "n_train=3", "n_test=2", "duration_ms=20", "settle_ms=5", "neurons_per_unit=2",
+                 "episodes=2", "max_steps=5"],
     "yinyang": ["epochs=1", "n_train=6", "n_train_eval=3", "n_val=3", "n_test=6", "duration_ms=20", "settle_ms=5",
                 "neurons_per_unit=2", "layers=4,5,3", "ann_epochs=1", "raster_presentations=2"],
 }
@@ -28,6 +30,8 @@ REQUIRED = {
     "visual-cortex": {"mode", "areas", "initial_test_mse", "final_test_mse", "bp_cosine", "simulated_time_s",
                       "wall_time_s", "seed"},
     "predictions": {"predictions", "wall_time_s", "seed"},
+    "cartpole": {"mode", "failures_per_epoch", "controller_failures", "untrained_failures", "test_mse",
+                 "wall_time_s", "seed"},
     "depth-scaling": {"depths", "models", "test_mse", "untrained_test_mse", "weight_update_angle_deg",
                       "wall_time_s", "seed"},
     "yinyang": {"train_accuracy", "validation_accuracy", "test_accuracy", "final_test_accuracy", "wall_time_s",
@@ -39,6 +43,7 @@ FIGURES = {
     "depth-scaling": ("test_error_vs_depth.png", "weight_update_angles.png"),
     "predictions": ("report.md", "gain_gating.png"),
     "yinyang": ("accuracy.png", "test_predictions.png", "raster.png"),
+    "cartpole": ("failures.png", "trajectories.png", "raster_control.png"),
 }
 
 
@@ -58,6 +63,11 @@ def test_experiment_smoke(name, tmp_path):
     assert json.loads((out / "params.json").read_text())["seed"] == 3
     if name == "predictions":
         assert all(p["verdict"] in ("pass", "fail") for p in summary["predictions"].values())
+        return
+    if name == "cartpole":  # 2 episodes of 5 steps (0.1 s): from seed 3's starts nobody fails yet
+        assert summary["failures_per_epoch"] == [0, 0] and summary["controller_failures"] == 0
+        assert summary["steps_per_epoch"] == [[5, 5], [5, 5]]
+        assert len(summary["test_mse"]) == 2 and all(0 < v < 4 for v in summary["test_mse"])
         return
     if name == "yinyang":  # accuracies are fractions of 3 (train subset, validation) or 6 (test) samples
         for key, n in (("train_accuracy", 3), ("validation_accuracy", 3), ("test_accuracy", 6),

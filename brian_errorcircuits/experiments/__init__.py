@@ -12,6 +12,7 @@ EXPERIMENTS = {
     "visual-cortex": "brian_errorcircuits.experiments.visual_cortex",
     "depth-scaling": "brian_errorcircuits.experiments.depth_scaling",
     "predictions": "brian_errorcircuits.experiments.predictions",
+    "cartpole": "brian_errorcircuits.experiments.cartpole",
     "yinyang": "brian_errorcircuits.experiments.yinyang",
 }
 

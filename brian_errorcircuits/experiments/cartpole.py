@@ -1,0 +1,178 @@
+"""Cart-pole: can a spiking error-neuron circuit learn to balance a pole by imitating a controller?
+
+Reference: Max et al. 2026 (PLoS Comput Biol), Fig. 2a protocol
+(supervised imitation, not reinforcement learning): the circuit learns the
+force of the linear controller F = 1.0 x + 4.2 x' + 62.8 theta + 16.3 theta'
+from random states in U(-1.5, 1.5)^4, online with its local plasticity, then
+drives gymnasium's cart-pole in closed loop from random starts in
+[-1, 1]^4; a failure is |x| > 2.4 m or |theta| > 70 deg (gymnasium's own
+12-degree termination is ignored).  Encoding, scaling and dynamics:
+:mod:`brian_errorcircuits.tasks.cartpole`; closed loop:
+:mod:`brian_errorcircuits.closed_loop`.
+
+Expected: after training the circuit fails about as often as the
+controller itself on the same starts (the issue's target: at most twice as
+often) and far less often than the untrained circuit.
+
+Training runs on ``target`` (cpp_standalone by default, one build per epoch
+in the same folder); closed loop needs Python every control step, so it runs
+on Cython then (or on numpy when ``target`` is numpy).  The network runs
+``control_step_ms`` of simulated time per 20 ms cart-pole step (real time at
+the default); the force is the mean over that step of the output's decoded
+synaptic trace, so the circuit's filters and one control step of delay are
+part of the loop.  The controller acts on the current state without delay.
+"""
+from __future__ import annotations
+
+import time
+
+import brian2 as b2
+import numpy as np
+
+from .. import CircuitSpec, ErrorCircuit, NeuronParams
+from ..closed_loop import closed_loop
+from ..plotting import circuit_rasters, pyplot
+from ..tasks.cartpole import (CartPolePlant, controller_policy, make_cartpole_data, run_policy,
+                              sample_states, THETA_LIMIT_DEG, X_LIMIT_M)
+from .base import SPIKING_TRAINING, presentation_timing
+
+QUESTION = "Can a spiking error-neuron circuit balance a cart-pole after learning a linear controller's force?"
+
+DEFAULTS = {
+    **SPIKING_TRAINING,
+    "mode": "spiking",
+    "target": "cpp_standalone",
+    "seed": 0,
+    "hidden": 4,
+    "epochs": 5,
+    "n_train": 500,
+    "n_test": 100,
+    "neurons_per_unit": 50,
+    "state_bound": 1.5,
+    "start_bound": 1.0,
+    "force_scale_n": 76.6,
+    "target_limit": 0.9,
+    "episodes": 10,
+    "max_steps": 2000,
+    "control_step_ms": 20.0,
+    "raster_window_s": 1.0,
+}
+
+
+def make_spec(params: dict) -> CircuitSpec:
+    """8 inputs (on/off pair per state variable), ``hidden`` units, 1 output (the force)."""
+    n = params["neurons_per_unit"]
+    return CircuitSpec(
+        layers=(8, params["hidden"], 1), mode=params["mode"], eta=params["eta_hz"] * b2.Hz,
+        dt=params["dt_ms"] * b2.ms, seed=params["seed"], target=params["target"],
+        neuron=NeuronParams(n_rep=n, n_err=n, rate_err=params["error_rate_hz"] * b2.Hz),
+    )
+
+
+def closed_loop_test(circuit: ErrorCircuit, params: dict, starts, spike_episodes=()):
+    """Closed-loop episodes of ``circuit``'s current weights: (trajectories, episodes)."""
+    loop_target = "cython" if params["target"] == "cpp_standalone" else params["target"]
+    runner = ErrorCircuit(circuit.spec.replace(target=loop_target), weights=circuit.weights,
+                          feedback_weights=circuit.feedback_weights)
+    plant = CartPolePlant(params["state_bound"], params["force_scale_n"])
+    episodes = closed_loop(runner, plant, starts, step=params["control_step_ms"] * b2.ms,
+                           max_steps=params["max_steps"], spike_episodes=spike_episodes)
+    return plant.trajectories, episodes
+
+
+def run(params: dict, out_dir) -> dict:
+    start = time.perf_counter()
+    rng = np.random.default_rng(params["seed"])
+    data = make_cartpole_data(params["n_train"], params["n_test"], params["seed"], params["state_bound"],
+                              params["force_scale_n"], params["target_limit"])
+    starts = sample_states(params["episodes"], params["start_bound"], np.random.default_rng(params["seed"] + 7))
+    plant = CartPolePlant(params["state_bound"], params["force_scale_n"])
+    controller = [run_policy(plant, controller_policy(params["force_scale_n"]), s, params["max_steps"])
+                  for s in starts]
+    print(f"  linear controller: {sum(t.failed for t in controller)} failures in {len(starts)} episodes",
+          flush=True)
+
+    standalone = params["target"] == "cpp_standalone"
+    circuit = ErrorCircuit(make_spec(params), build_dir=str(out_dir / "build") if standalone else None)
+    failures, steps, test_mse = [], [], []
+    for epoch in range(params["epochs"] + 1):
+        if epoch > 0:  # one training run per epoch, so that the closed loop can test each epoch's weights
+            order = rng.permutation(len(data.x_train))
+            training = circuit.train(data.x_train[order], data.y_train[order], data.x_test, data.y_test, 1,
+                                     shuffle=False, report=False, **presentation_timing(params))
+            test_mse += training.test_mse if epoch == 1 else training.test_mse[1:]
+        last = epoch == params["epochs"]
+        trajectories, episodes = closed_loop_test(circuit, params, starts, spike_episodes=(0,) if last else ())
+        failures.append(sum(t.failed for t in trajectories))
+        steps.append([t.steps for t in trajectories])
+        mse_text = f"test MSE {test_mse[-1]:.4f}, " if test_mse else ""
+        print(f"  epoch {epoch}: {mse_text}closed-loop failures {failures[-1]}/{len(starts)}, "
+              f"mean steps {np.mean(steps[-1]):.0f} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    summary = {
+        "mode": params["mode"],
+        "layers": list(circuit.spec.layers),
+        "epochs": params["epochs"],
+        "n_train": params["n_train"],
+        "episodes": params["episodes"],
+        "max_steps": params["max_steps"],
+        "control_step_ms": params["control_step_ms"],
+        "failures_per_epoch": failures,
+        "steps_per_epoch": steps,
+        "controller_failures": sum(t.failed for t in controller),
+        "controller_steps": [t.steps for t in controller],
+        "untrained_failures": failures[0],
+        "final_failures": failures[-1],
+        "within_2x_of_controller": failures[-1] <= 2 * sum(t.failed for t in controller),
+        "test_mse": test_mse,
+        "final_weights": [W.tolist() for W in circuit.weights],
+        "seed": params["seed"],
+        "target": params["target"],
+        "wall_time_s": time.perf_counter() - start,
+    }
+    figures(params, summary, controller[0], trajectories[0], episodes[0], circuit.spec.area_names, out_dir)
+    print(f"  failures: controller {summary['controller_failures']}, untrained {failures[0]}, "
+          f"trained {failures[-1]} (of {len(starts)}); {summary['wall_time_s']:.0f} s wall")
+    return summary
+
+
+def figures(params, summary, controller, trained, episode, area_names, out_dir):
+    """Failures per epoch, a trajectory of the trained circuit vs the controller, rasters during control."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    epochs = np.arange(len(summary["failures_per_epoch"]))
+    ax.plot(epochs, summary["failures_per_epoch"], marker="o", label=f"{params['mode']} circuit")
+    ax.axhline(summary["controller_failures"], color="black", linestyle="--", label="linear controller")
+    ax.set(xlabel="epoch", ylabel=f"failures in {params['episodes']} episodes", ylim=(-0.5, params["episodes"] + 0.5))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_dir / "failures.png", dpi=120)
+    plt.close(fig)
+
+    step_s = 0.02  # gymnasium's tau: one cart-pole step
+    fig, axes = plt.subplots(3, 1, figsize=(7, 6), sharex=True)
+    for trajectory, name in ((trained, "trained circuit"), (controller, "linear controller")):
+        states = np.array(trajectory.states)
+        time_s = np.arange(len(states)) * step_s
+        axes[0].plot(time_s, states[:, 0], label=name)
+        axes[1].plot(time_s, np.degrees(states[:, 2]), label=name)
+        axes[2].plot(time_s[1:], trajectory.forces, label=name, linewidth=0.8)
+    for ax, limit in ((axes[0], X_LIMIT_M), (axes[1], THETA_LIMIT_DEG)):
+        for sign in (-1, 1):
+            ax.axhline(sign * limit, color="grey", linestyle=":")
+    axes[0].set_ylabel("x (m)")
+    axes[1].set_ylabel("theta (deg)")
+    axes[2].set_ylabel("force (N)")
+    axes[2].set_xlabel("time (s)")
+    axes[0].legend(loc="upper right", fontsize=8)
+    fig.suptitle("closed loop from the same start")
+    fig.tight_layout()
+    fig.savefig(out_dir / "trajectories.png", dpi=120)
+    plt.close(fig)
+
+    if episode.spikes:
+        window = (0.0, min(params["raster_window_s"], episode.steps * params["control_step_ms"] / 1000))
+        fig = circuit_rasters(episode.spikes, area_names, window=window,
+                              title="trained circuit in control (plasticity off)")
+        fig.savefig(out_dir / "raster_control.png", dpi=120)
+        plt.close(fig)
