@@ -127,12 +127,18 @@ def area_equations(
     return "\n".join(lines)
 
 
-def input_equations(mode: str, external: bool = False) -> str:
+def input_equations(mode: str, external: bool = False, filtered: bool = False) -> str:
     """Input area: rates in [0, 1] from ``input_rates(t, i)``, or (``external``) a
-    variable ``r_P`` written from outside during the run (closed-loop control)."""
+    variable ``r_P`` written from outside during the run (closed-loop control).
+
+    Spike trains of the input are filtered with ``tau_input``; ``filtered``
+    low-pass filters the rate-mode signal with it too (slow input synapses).
+    """
     lines = ["r_P : 1  # set from outside" if external else "r_P = input_rates(t, i) : 1"]
     if mode == "spiking":
-        lines += ["da_P/dt = -a_P/tau_syn : 1", "out_P = a_P : 1"]
+        lines += ["da_P/dt = -a_P/tau_input : 1", "out_P = a_P : 1"]
+    elif filtered:
+        lines += ["dout_P/dt = (r_P - out_P)/tau_input : 1"]
     else:
         lines += ["out_P = r_P : 1"]
     return "\n".join(lines)

@@ -106,7 +106,8 @@ def build_network(
     namespace = {
         "g_l": p.g_l, "g_bas": p.g_bas, "g_api": p.g_api, "g_den": p.g_den, "g_tgt": p.g_tgt,
         "g_tot": p.g_l + p.g_bas + p.g_api, "basal_fraction": p.basal_fraction,
-        "tau_syn": p.tau_syn, "rate_max": p.rate_max, "rate_err": p.rate_err,
+        "tau_syn": p.tau_syn, "tau_input": p.tau_syn if p.tau_input is None else p.tau_input,
+        "rate_max": p.rate_max, "rate_err": p.rate_err,
         **_timed_arrays(schedule),
     }
     backprop = spec.feedback == "backprop"
@@ -115,7 +116,7 @@ def build_network(
     built = BuiltNetwork(b2.Network(), areas, projections)
 
     areas.append(b2.NeuronGroup(
-        spec.layers[0], eq.input_equations(spec.mode, external_input), method="euler", name="input",
+        spec.layers[0], eq.input_equations(spec.mode, external_input, filtered=p.tau_input is not None), method="euler", name="input",
         namespace=namespace, order=ORDER_MEMBRANES,
     ))
     for k in range(1, L + 1):
@@ -225,9 +226,10 @@ def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, namespace: dict
             if pop == "E":
                 spikes.polarity = np.tile(np.repeat([1.0, -1.0], p.n_err), group.N)
             rate_scale = p.rate_max if pop == "P" else p.rate_err
+            tau = namespace["tau_input"] if k == 0 else p.tau_syn
             trace = b2.Synapses(
                 spikes, group, on_pre=eq.TRACE_INCREMENT[kind], name=f"{spikes.name}_trace",
-                namespace={"trace_step": float(1 / (per_sign * rate_scale * p.tau_syn))},
+                namespace={"trace_step": float(1 / (per_sign * rate_scale * tau))},
             )
             trace.connect(i=np.arange(spikes.N), j=units)
             built.spike_groups[(k, pop)] = spikes

@@ -112,6 +112,8 @@ class RateReference:
         s = {name: [None] + [np.zeros(n[k]) for k in range(1, L + 1)]
              for name in ("v_bas", "v_api", "gain", "v_td", "u_P", "u_E")}
         active = [None] + [0.0 if k in self.silenced else 1.0 for k in range(1, L + 1)]
+        filtered = p.tau_input is not None  # slow input synapses: a low-pass filtered input signal
+        input_signal = np.zeros(n[0])
         total = steps_per * len(schedule)
         trace = {name: [None] + [np.empty((total, n[k])) for k in range(1, L + 1)] for name in record}
 
@@ -126,7 +128,9 @@ class RateReference:
                 return (g_bas * s["v_bas"][k] + g_api * s["v_api"][k]) / g_tot
 
             def out_P(k):
-                return x if k == 0 else self.phis[k](u_breve(k))
+                if k == 0:
+                    return input_signal if filtered else x
+                return self.phis[k](u_breve(k))
 
             def g_err(k):
                 return g_tgt * on if k == L else g_den
@@ -163,4 +167,6 @@ class RateReference:
             for k in range(1, L + 1):
                 s["u_P"][k] = s["u_P"][k] + dt * derivs[k - 1][0]
                 s["u_E"][k] = s["u_E"][k] + dt * derivs[k - 1][1]
+            if filtered:
+                input_signal = input_signal + dt * (x - input_signal) / float(p.tau_input)
         return trace

@@ -53,6 +53,9 @@ class NeuronParams:
     rate_max: Quantity = unit_default(100 * Hz)  #: rate of a representation neuron at the top of phi's range
     rate_err: Quantity = unit_default(400 * Hz)  #: rate of an error neuron per unit of signed error (errors are ~0.01-0.3)
     tau_syn: Quantity = unit_default(10 * ms)  #: synaptic filter of every spike train
+    #: synaptic filter of the input area's signal in both modes (slow synapses keep a fading
+    #: memory of past inputs); None: tau_syn in spiking mode, unfiltered in rate mode
+    tau_input: Quantity | None = None
 
     def validate(self) -> "NeuronParams":
         for name in ("g_l", "g_bas", "g_api", "g_den", "g_tgt"):
@@ -60,6 +63,8 @@ class NeuronParams:
         for name in ("rate_max", "rate_err"):
             _positive(name, getattr(self, name), Hz)
         _positive("tau_syn", self.tau_syn, ms)
+        if self.tau_input is not None:
+            _positive("tau_input", self.tau_input, ms)
         for name in ("activation", "output_activation"):
             value = getattr(self, name)
             if value not in ACTIVATIONS:

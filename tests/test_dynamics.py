@@ -24,16 +24,18 @@ def samples(n, spec, seed=0):
     return rng.uniform(0, 1, (n, spec.layers[0])), rng.uniform(-0.8, 0.8, (n, spec.layers[-1]))
 
 
-@pytest.mark.parametrize("feedback, prospective, target", [
-    ("backprop", True, "cython"), ("feedback_alignment", False, "numpy")])
-def test_rate_mode_matches_numpy_reference(feedback, prospective, target):
+@pytest.mark.parametrize("feedback, prospective, target, tau_input", [
+    ("backprop", True, "cython", None), ("feedback_alignment", False, "numpy", None),
+    ("backprop", True, "numpy", 15 * b2.ms)])
+def test_rate_mode_matches_numpy_reference(feedback, prospective, target, tau_input):
     """Same weights, inputs and dt: voltages and weights agree step for step.
 
     1200 steps (6 presentations of 20 ms at dt = 0.1 ms), plasticity on for
     the first four, a target on for five: relative error <= 1e-6 (observed
     ~1e-15: the same arithmetic in another order).
     """
-    spec = rate_spec(feedback=feedback, neuron=NeuronParams(prospective=prospective), target=target)
+    spec = rate_spec(feedback=feedback, neuron=NeuronParams(prospective=prospective, tau_input=tau_input),
+                     target=target)
     circuit = ErrorCircuit(spec)
     x, y = samples(6, spec)
     timing = dict(duration=20 * b2.ms, settle=5 * b2.ms)
