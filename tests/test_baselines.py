@@ -1,0 +1,92 @@
+"""The dendritic baselines (numpy): they learn, start where they should, and follow backprop where theory says so."""
+import numpy as np
+import pytest
+
+from brian_errorcircuits import CircuitSpec, ErrorCircuit
+from brian_errorcircuits.baselines import dendritic
+from brian_errorcircuits.baselines.ann import BackpropANN
+from brian_errorcircuits.baselines.dendritic_hpc import DendriticHPC
+from brian_errorcircuits.baselines.sacramento import Sacramento2018
+from brian_errorcircuits.connectome import load_table
+from brian_errorcircuits.reference import forward
+from brian_errorcircuits.tasks.teacher_student import make_teacher_student
+
+BASELINES = (Sacramento2018, DendriticHPC)
+
+
+def table_spec(depth):
+    """Input 2**depth, then 2**(depth-1) ... 1 units in the first ``depth`` table areas (skip projections)."""
+    sizes = tuple(2 ** k for k in range(depth - 1, -1, -1))
+    return CircuitSpec.from_table(load_table("macaque_visual_7areas"), sizes, 2 ** depth, mode="rate").validate()
+
+
+def task(spec, seed=0, n=30):
+    wiring = [(p.source, p.target, p.density) for p in spec.projections]
+    return make_teacher_student(spec.layers, n, 20, n, seed=seed, projections=wiring)
+
+
+@pytest.mark.parametrize("model, bound", [(BackpropANN, 0.10), (Sacramento2018, 0.10), (DendriticHPC, 0.50)])
+def test_learns_a_teacher(model, bound):
+    """A 3-3-2 student, 30 samples, 20 epochs: test MSE below ``bound`` times the untrained one (lr 1 for
+    the dendritic models, whose target moves the output by g_tgt / g_tot ~ 0.3 of its error; 0.3 for the
+    ANN).  hPC learns slower: its hidden area follows a residual prediction error (measured 31 %)."""
+    spec = CircuitSpec(layers=(3, 3, 2), mode="rate", seed=1).validate()
+    data = task(spec, seed=1)
+    lr = 0.3 if model is BackpropANN else 1.0
+    curve = model(spec, ErrorCircuit(spec).weights, lr).train(data.x_train, data.y_train, data.x_test,
+                                                               data.y_test, epochs=20, seed=1)
+    assert curve[-1] < bound * curve[0], curve
+
+
+def test_sacramento_self_predicting_start_silences_apical_dendrites():
+    """Three table areas with a skip projection, no target: apical potentials ~0, output = free forward pass."""
+    spec = table_spec(3)
+    weights = ErrorCircuit(spec).weights
+    model = Sacramento2018(spec, weights, lr=1.0)
+    x = task(spec).x_test
+    state = model.settle(x)
+    assert max(np.max(np.abs(v)) for v in model.apicals(state)[1:]) < 1e-12
+    np.testing.assert_allclose(model.predict(x), forward(spec, weights, x)[1][-1], atol=1e-12)
+
+
+def test_sacramento_updates_follow_backprop_with_one_hidden_area():
+    """4-10-2, untrained: output update within 5 degrees of backprop (the delta rule to first order in
+    the nudge; measured 3.2), hidden within 10 (apical error = W^T times the output's nudge; measured 0.1)."""
+    spec = CircuitSpec(layers=(4, 10, 2), mode="rate", seed=2).validate()
+    data = task(spec, seed=2)
+    output_angle_bound, hidden_angle_bound = 5.0, 10.0
+    hidden, output = Sacramento2018(spec, ErrorCircuit(spec).weights, lr=1.0).update_angles(data.x_val, data.y_val)
+    assert output < output_angle_bound and hidden < hidden_angle_bound, (hidden, output)
+
+
+def test_dendritic_hpc_output_follows_backprop_hidden_does_not():
+    """4-10-2: the output area learns from its own nudge, within 6 degrees of backprop (measured 4.2).
+    Two output units cannot predict ten hidden ones, so without a target the apical dendrites keep a
+    residual error (measured max 0.27) that dominates the hidden update: more than 30 degrees off
+    backprop (measured 78; 48-78 over seeds 2-4)."""
+    spec = CircuitSpec(layers=(4, 10, 2), mode="rate", seed=2).validate()
+    data = task(spec, seed=2)
+    model = DendriticHPC(spec, ErrorCircuit(spec).weights, lr=1.0)
+    model.prepare(data.x_train)
+    hidden, output = model.update_angles(data.x_val, data.y_val)
+    assert output < 6.0, output
+    assert np.max(np.abs(model.apicals(model.settle(data.x_val))[1])) > 0.1
+    assert hidden > 30.0, hidden
+
+
+@pytest.mark.parametrize("model", BASELINES)
+def test_steady_state_converges_with_target(model):
+    """Four table areas with skips and a target: the sweeps stop before their limit, at a true fixed point."""
+    spec = table_spec(4)
+    data = task(spec)
+    learner = model(spec, ErrorCircuit(spec).weights, lr=1.0)
+    learner.prepare(data.x_train)
+    learner.settle(data.x_val, data.y_val)
+    assert learner.sweeps < dendritic.MAX_SWEEPS
+
+
+def test_ann_updates_are_backprop():
+    spec = CircuitSpec(layers=(4, 10, 2), mode="rate").validate()
+    data = task(spec)
+    angles = BackpropANN(spec, ErrorCircuit(spec).weights, lr=0.3).update_angles(data.x_val, data.y_val)
+    np.testing.assert_allclose(angles, 0.0, atol=1e-5)
