@@ -23,6 +23,8 @@ TINY = {
                  "episodes=2", "max_steps=5"],
     "yinyang": ["epochs=1", "n_train=6", "n_train_eval=3", "n_val=3", "n_test=6", "duration_ms=20", "settle_ms=5",
                 "neurons_per_unit=2", "layers=4,5,3", "ann_epochs=1", "raster_presentations=2"],
+    "dms": ["epochs=1", "n_train=4", "n_test=4", "duration_ms=20", "settle_ms=5", "neurons_per_unit=2",
+            "fixation=1", "delays=1", "tau_input_ms=30", "trace_dt_ms=1"],
 }
 REQUIRED = {
     "teacher-student": {"mode", "layers", "n_train", "initial_test_mse", "final_test_mse", "bp_cosine",
@@ -36,6 +38,7 @@ REQUIRED = {
                       "wall_time_s", "seed"},
     "yinyang": {"train_accuracy", "validation_accuracy", "test_accuracy", "final_test_accuracy", "wall_time_s",
                 "seed", "mode", "layers", "ann_test_accuracy"},
+    "dms": {"test_mse", "test_accuracy", "final_test_mse", "final_test_accuracy", "wall_time_s", "seed", "mode"},
 }
 FIGURES = {
     "teacher-student": ("learning_curve.png", "raster_start.png", "raster_end.png"),
@@ -44,6 +47,7 @@ FIGURES = {
     "predictions": ("report.md", "gain_gating.png"),
     "yinyang": ("accuracy.png", "test_predictions.png", "raster.png"),
     "cartpole": ("failures.png", "trajectories.png", "raster_control.png"),
+    "dms": ("learning_curve.png", "rate_traces.png", "raster.png"),
 }
 
 
@@ -75,6 +79,12 @@ def test_experiment_smoke(name, tmp_path):
             assert len(summary[key]) == 2 and all(abs(v * n - round(v * n)) < 1e-9 for v in summary[key]), key
         assert abs(summary["final_test_accuracy"] * 6 - round(summary["final_test_accuracy"] * 6)) < 1e-9
         assert summary["mode"] == "spiking" and summary["layers"] == [4, 5, 3]
+        return
+    if name == "dms":  # 4 test trials before and after 1 epoch; 12 trials of 4 presentations of 20 ms
+        assert len(summary["test_mse"]) == len(summary["test_accuracy"]) == 2
+        assert all(0 <= v <= 4 for v in summary["test_mse"]) and summary["final_test_mse"] == summary["test_mse"][-1]
+        assert all(abs(v * 4 - round(v * 4)) < 1e-9 for v in summary["test_accuracy"])
+        assert summary["mode"] == "spiking" and abs(summary["simulated_time_s"] - 0.96) < 1e-9
         return
     if name == "depth-scaling":
         for by_depth in summary["test_mse"].values():

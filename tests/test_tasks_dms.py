@@ -21,9 +21,10 @@ def test_trial_layout_fixation_stimulus_delay_response():
         rows = np.flatnonzero(trials.trial == n)
         assert len(rows) == 2 + 1 + trials.delay[n] + 1
         x = trials.inputs[rows]
-        np.testing.assert_array_equal(x[:2], 0)  # fixation: no stimulus
+        np.testing.assert_array_equal(x[:2, :2], 0)  # fixation: no stimulus
         np.testing.assert_array_equal(x[2], encode(trials.first[n]))
-        np.testing.assert_array_equal(x[3:-1], 0)  # delay
+        np.testing.assert_array_equal(x[3:-1, :2], 0)  # delay
+        np.testing.assert_array_equal(x[:, 2], 1)  # the fixation point stays on
         np.testing.assert_array_equal(x[-1], encode(trials.second[n]))
         np.testing.assert_array_equal(trials.response[rows], [False] * (len(rows) - 1) + [True])
         assert trials.targets[rows[-1], 0] == trials.answer[n]
@@ -33,9 +34,10 @@ def test_trial_layout_fixation_stimulus_delay_response():
 def test_inputs_are_rates_one_channel_per_sign():
     trials = make_dms_trials(8)
     assert trials.inputs.min() == 0 and trials.inputs.max() == 1
-    assert (trials.inputs.sum(axis=1) <= 1).all()
-    np.testing.assert_array_equal(encode(1), [1, 0])
-    np.testing.assert_array_equal(encode(-1), [0, 1])
+    assert (trials.inputs[:, :2].sum(axis=1) <= 1).all()
+    np.testing.assert_array_equal(encode(1), [1, 0, 1])
+    np.testing.assert_array_equal(encode(-1), [0, 1, 1])
+    np.testing.assert_array_equal(encode(0), [0, 0, 1])
 
 
 def test_same_seed_same_trials_and_delays_vary():

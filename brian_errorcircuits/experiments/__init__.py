@@ -14,6 +14,7 @@ EXPERIMENTS = {
     "predictions": "brian_errorcircuits.experiments.predictions",
     "cartpole": "brian_errorcircuits.experiments.cartpole",
     "yinyang": "brian_errorcircuits.experiments.yinyang",
+    "dms": "brian_errorcircuits.experiments.dms",
 }
 
 

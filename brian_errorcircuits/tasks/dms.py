@@ -12,7 +12,9 @@ input channels, one per sign: s = +1 is (1, 0), s = -1 is (0, 1), no stimulus
 (0, 0).  A single channel carrying s as an offset around a baseline would do
 as well for the rates, but it would make the circuit's map from stimulus to
 output odd-symmetric up to that baseline, and match / non-match is an even
-function of the stimuli (it is their product).
+function of the stimuli (it is their product).  A third channel is the
+fixation point, visible throughout every trial (rate 1): the circuit has no
+biases, and this constant input is what it builds its thresholds from.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ TRIAL_KINDS = ((1, 1), (-1, -1), (1, -1), (-1, 1))
 class DMSTrials:
     """Trials laid out presentation by presentation.
 
-    ``inputs`` (P, 2) rates of the (+) and (-) stimulus channels; ``targets``
+    ``inputs`` (P, 3) rates of the (+) and (-) stimulus channels and the
+    fixation point; ``targets``
     (P, 1) the answer on response presentations, 0 elsewhere; ``response``
     (P,) marks the second-stimulus presentations (target on, output scored);
     ``trial`` (P,) the trial each presentation belongs to.  Per trial:
@@ -53,8 +56,8 @@ class DMSTrials:
 
 
 def encode(stimulus: float) -> np.ndarray:
-    """Rates of the (+) and (-) input channels for a stimulus +1, -1 or 0 (none)."""
-    return np.array([max(stimulus, 0.0), max(-stimulus, 0.0)])
+    """Rates of the (+), (-) and fixation channels for a stimulus +1, -1 or 0 (none)."""
+    return np.array([max(stimulus, 0.0), max(-stimulus, 0.0), 1.0])
 
 
 def make_dms_trials(n_trials: int, seed: int = 0, fixation: int = 1, delays=(1, 2, 3)) -> DMSTrials:
