@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..reference import area_activations
+from ..reference import area_activations, forward
 from .online import OnlineLearner
 
 MAX_SWEEPS = 200
@@ -52,14 +52,14 @@ class DendriticPyramids(OnlineLearner):
         raise NotImplementedError
 
     def settle(self, inputs, targets=None) -> dict:
-        """Steady state {'r', 'u', 'v_bas'} (lists by area, index 0 = input) with or without a target."""
+        """Steady state {'r', 'u', 'v_bas'} (lists by area, index 0 = input) with or without a target.
+
+        Starts from the free forward pass; ``self.sweeps`` keeps how many sweeps it took.
+        """
         L, a = self.spec.n_areas, self.basal_fraction
-        x = np.atleast_2d(np.asarray(inputs, float))
-        state = {"r": [x] + [None] * L, "u": [None] * (L + 1), "v_bas": [None] * (L + 1)}
-        for k in range(1, L + 1):  # the free forward pass is the starting point
-            state["v_bas"][k] = self._basal(k, state["r"])
-            state["u"][k] = a * state["v_bas"][k]
-            state["r"][k] = self.phis[k](state["u"][k])
+        potentials, rates = forward(self.spec, self.weights, inputs)
+        x = rates[0]
+        state = {"r": rates, "u": potentials, "v_bas": [None] + [h / a for h in potentials[1:]]}
         for sweep in range(1, MAX_SWEEPS + 1):
             v_bas = [None] + [self._basal(k, state["r"]) for k in range(1, L + 1)]
             apical = self.apicals(state)
