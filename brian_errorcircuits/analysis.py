@@ -17,6 +17,23 @@ def angle_degrees(a, b) -> float:
     return float(np.degrees(2 * np.arctan2(np.linalg.norm(a - b), np.linalg.norm(a + b))))
 
 
+def rank_correlation(a, b):
+    """Spearman's rank correlation of two equally long sequences (ties share their mean rank).
+
+    None where it is undefined: fewer than two values, or one sequence constant.
+    """
+    ranks = []
+    for values in (np.asarray(a, float), np.asarray(b, float)):
+        rank = np.empty(len(values))
+        rank[np.argsort(values, kind="stable")] = np.arange(len(values))
+        for value in np.unique(values):
+            rank[values == value] = rank[values == value].mean()
+        ranks.append(rank)
+    if len(ranks[0]) < 2 or min(np.ptp(r) for r in ranks) == 0:
+        return None
+    return float(np.corrcoef(*ranks)[0, 1])
+
+
 def weight_update_angles(circuit, inputs, targets, **timing) -> list:
     """Angle (degrees) between each projection's weight change and backprop's.
 

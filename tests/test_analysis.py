@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from brian_errorcircuits import CircuitSpec, ErrorCircuit
-from brian_errorcircuits.analysis import angle_degrees, weight_update_angles
+from brian_errorcircuits.analysis import angle_degrees, rank_correlation, weight_update_angles
 from brian_errorcircuits.baselines.ann import BackpropANN
 from brian_errorcircuits.reference import forward
 from brian_errorcircuits.tasks.teacher_student import make_teacher_student
@@ -61,3 +61,11 @@ def test_backprop_ann_learns_the_teacher():
     curve = BackpropANN(spec, ErrorCircuit(spec).weights, lr=0.3).train(
         data.x_train, data.y_train, data.x_test, data.y_test, epochs=5)
     assert curve[-1] <= 0.1 * curve[0], curve
+
+
+def test_rank_correlation_is_spearman_with_mean_ranks_for_ties():
+    assert rank_correlation([1, 2, 3, 4], [10, 20, 30, 400]) == pytest.approx(1.0)
+    assert rank_correlation([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert rank_correlation([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+    assert rank_correlation([1, 2, 3], [0, 0, 0]) is None
+    assert rank_correlation([1], [2]) is None

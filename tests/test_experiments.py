@@ -15,7 +15,8 @@ COMMON = ["epochs=1", "n_train=3", "n_test=2", "n_probe=2", "duration_ms=20", "s
 TINY = {
     "teacher-student": COMMON,
     "visual-cortex": COMMON,
-    "predictions": ["epochs=1", "n_train=3", "n_probe=2", "duration_ms=20", "settle_ms=5", "neurons_per_unit=2"],
+    "predictions": ["epochs=1", "n_train=3", "n_probe=2", "duration_ms=20", "settle_ms=5", "neurons_per_unit=2",
+                    "targeting_epochs=1", "table_sizes=2,2,1,1,1,1,1", "targeting_neurons_per_unit=2"],
     "depth-scaling": ["depths=1,2", "seeds=1", "n_train=3", "n_test=2", "n_probe=2", "rate_epochs=1",
                       "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20", "neurons_per_unit=2",
                       "rate_target=numpy"],
@@ -44,7 +45,7 @@ FIGURES = {
     "teacher-student": ("learning_curve.png", "raster_start.png", "raster_end.png"),
     "visual-cortex": ("learning_curve.png", "raster_start.png", "raster_end.png"),
     "depth-scaling": ("test_error_vs_depth.png", "weight_update_angles.png"),
-    "predictions": ("report.md", "gain_gating.png"),
+    "predictions": ("report.md", "gain_gating.png", "projection_targeting.png"),
     "yinyang": ("accuracy.png", "test_predictions.png", "raster.png"),
     "cartpole": ("failures.png", "trajectories.png", "raster_control.png"),
     "dms": ("learning_curve.png", "rate_traces.png", "raster.png"),

@@ -41,3 +41,16 @@ def test_apical_carries_error_basal_carries_prediction(setup):
 def test_gain_gating_tracks_the_partners_gain(setup):
     result = predictions.gain_gating(setup)
     assert result["verdict"] == "pass", result["value"]
+
+
+def test_projection_targeting_follows_density_and_sham_cuts_do_nothing():
+    """7-area table, tiny areas: cutting denser error routes costs more learning; cutting the
+    routes that leave TEpd (no error pathway of its own) costs none, so the control fails."""
+    params = dict(RATE, n_train=6, n_probe=4, duration_ms=30.0, settle_ms=10.0, dt_ms=0.5, eta_hz=40.0,
+                  targeting_epochs=2, table_sizes=(3, 3, 2, 2, 2, 2, 1))
+    result = predictions.projection_targeting(predictions.Setup(params))
+    assert result["verdict"] == "pass", result["value"]
+    assert result["control_verdict"] == "fail", result["control_value"]
+    assert result["control_value"]["largest_deficit"] == 0.0
+    firing = result["value"]["error_firing_vs_intact"]["routes of density <= 1"]
+    assert all(ratio == 0 for area, ratio in firing.items() if area not in ("TEpd", "DP")), firing

@@ -5,10 +5,8 @@ prediction states its hypothesis, its control (a condition under which theory
 says the verdict must change) and a pass criterion fixed before the run; the
 number is read from spikes (error-population spike counts, signed by
 population) or from recorded dendritic potentials.  Circuit: a 3-area spiking
-network (two hidden areas) learning a tanh teacher of the same shape.
-
-Not yet covered: projection targeting along the 7-area table (see the
-visual-cortex experiment for alignment through skip projections).
+network (two hidden areas) learning a tanh teacher of the same shape;
+projection targeting uses the 7-area visual network of the projection table.
 """
 from __future__ import annotations
 
@@ -18,7 +16,8 @@ import brian2 as b2
 import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording, cosine
-from ..analysis import decoded_rates
+from ..analysis import decoded_rates, rank_correlation
+from ..connectome import load_table
 from ..plotting import pyplot
 from ..reference import backprop_deltas, forward
 from ..tasks.teacher_student import make_teacher_student
@@ -37,6 +36,10 @@ DEFAULTS = {
     "n_probe": 20,
     "neurons_per_unit": 40,
     "gain_drive_scales": (1.0, 3.0, 10.0, 40.0),
+    "table": "macaque_visual_7areas",
+    "table_sizes": (8, 8, 6, 6, 6, 4, 2),
+    "targeting_epochs": 3,
+    "targeting_neurons_per_unit": 20,
 }
 
 
@@ -50,14 +53,25 @@ class Setup:
         self.timing = presentation_timing(params)
         self.probe = (self.data.x_val, self.data.y_val)
 
+    def common(self, n_areas: int, neurons_per_unit: int) -> dict:
+        """Spec fields every condition shares: mode, target, seed, learning rates, timing, neurons."""
+        p = self.params
+        return dict(mode=p["mode"], target=p["target"], seed=p["seed"],
+                    eta=(p["eta_hz"] * b2.Hz,) * n_areas, dt=p["dt_ms"] * b2.ms,
+                    neuron=NeuronParams(n_rep=neurons_per_unit, n_err=neurons_per_unit,
+                                        rate_err=p["error_rate_hz"] * b2.Hz))
+
     def circuit(self, **spec_changes) -> ErrorCircuit:
-        p, n = self.params, self.params["neurons_per_unit"]
-        spec = CircuitSpec(
-            layers=tuple(p["layers"]), mode=p["mode"], target=p["target"], seed=p["seed"],
-            eta=(p["eta_hz"] * b2.Hz,) * (len(p["layers"]) - 1), dt=p["dt_ms"] * b2.ms,
-            neuron=NeuronParams(n_rep=n, n_err=n, rate_err=p["error_rate_hz"] * b2.Hz),
-        ).replace(**spec_changes)
-        return ErrorCircuit(spec)
+        p = self.params
+        spec = CircuitSpec(layers=tuple(p["layers"]),
+                           **self.common(len(p["layers"]) - 1, p["neurons_per_unit"]))
+        return ErrorCircuit(spec.replace(**spec_changes))
+
+    def table_spec(self) -> CircuitSpec:
+        """The multi-area circuit of the projection table (input size = the layered circuit's)."""
+        p = self.params
+        return CircuitSpec.from_table(load_table(p["table"]), p["table_sizes"], p["layers"][0],
+                                      **self.common(len(p["table_sizes"]), p["targeting_neurons_per_unit"]))
 
     def training(self, circuit: ErrorCircuit):
         """Probe (targets, no plasticity), epochs of training, probe again."""
@@ -234,12 +248,87 @@ def apical_basal(setup: Setup) -> dict:
     }
 
 
+def projection_targeting(setup: Setup) -> dict:
+    """Top-down errors follow the table's projections; cutting denser routes hurts learning more.
+
+    Routes are cut cumulatively by density (the sparsest first, then everything
+    up to the next density class, ..., finally all), on circuits with identical
+    initial weights and random streams.  Read from spikes: each area's error
+    firing on the untrained circuit relative to the intact one (which areas
+    the cut routes reach).  Learning deficit: the share of the intact
+    circuit's test-error reduction lost, (final_cut - final_intact) /
+    (initial - final_intact).  Control: the same procedure on the routes that
+    leave areas without an error pathway of their own (TEpd in the 7-area
+    table projects to no higher area), which carry no error whatever their
+    density.
+    """
+    p = setup.params
+    base = setup.table_spec()
+    wiring = [(pr.source, pr.target, pr.density) for pr in base.projections]
+    data = make_teacher_student(base.layers, p["n_train"], p["n_probe"], p["n_probe"], seed=p["seed"],
+                                projections=wiring)
+    routes = base.error_routes()
+    receiving = {into for _, into, _ in routes} | {base.n_areas}
+    silent = tuple(r for r in routes if r[0] not in receiving)
+    runs = {}
+
+    def cut_series(candidates) -> dict:
+        """Deficits of cumulative cuts of ``candidates`` by density, and the verdict on them."""
+        cuts = {f"routes of density <= {d:g}": tuple(r[:2] for r in candidates if r[2] <= d)
+                for d in sorted({density for *_, density in candidates})}
+        for name, cut in {"intact": (), **cuts}.items():
+            if cut not in runs:
+                print(f"    {name} cut ({len(cut)} routes)", flush=True)
+                runs[cut] = _trained_after_cut(setup, base, data, cut)
+        intact = runs[()]
+        gain = intact["test_mse"][0] - intact["test_mse"][-1]
+        removed = {name: sum(r[2] for r in routes if r[:2] in cut) for name, cut in cuts.items()}
+        deficits = {name: (runs[cut]["test_mse"][-1] - intact["test_mse"][-1]) / gain for name, cut in cuts.items()}
+        correlation = rank_correlation(list(removed.values()), list(deficits.values()))
+        largest = max(deficits.values(), default=0.0)
+        firing = {name: {area: (hz / intact["error_firing_hz"][area] if intact["error_firing_hz"][area] else None)
+                         for area, hz in runs[cut]["error_firing_hz"].items()} for name, cut in cuts.items()}
+        return {"density_removed": removed, "learning_deficit": deficits, "rank_correlation": correlation,
+                "largest_deficit": largest, "error_firing_vs_intact": firing,
+                "test_mse_per_epoch": {"intact": intact["test_mse"],
+                                       **{name: runs[cut]["test_mse"] for name, cut in cuts.items()}},
+                "verdict": verdict(correlation is not None and correlation >= 0.8 and largest >= 0.2)}
+
+    learning, control = cut_series(routes), cut_series(silent)
+    label = base.area_names
+    return {
+        "hypothesis": "top-down errors reach error neurons along the table's projections (skip projections "
+                      "included), and cutting routes hurts learning in proportion to the density removed",
+        "control": "the same cuts of the routes leaving areas without an error pathway ("
+                   + (", ".join(f"{label[s - 1]}->{label[t - 1]}" for s, t, _ in silent) or "none in this table")
+                   + "): as dense, but they carry no error",
+        "criterion": "rank correlation between total density cut and learning deficit >= 0.8, and the "
+                     "largest deficit >= 20 % of the intact circuit's error reduction",
+        "value": learning,
+        "control_value": control,
+        "verdict": learning["verdict"],
+        "control_verdict": control["verdict"],
+    }
+
+
+def _trained_after_cut(setup: Setup, base: CircuitSpec, data, cut: tuple) -> dict:
+    """Test MSE per epoch and error firing (probe before training) with the error routes ``cut``."""
+    circuit = ErrorCircuit(base.replace(lesioned_feedback=cut))
+    training = circuit.train(data.x_train, data.y_train, data.x_test, data.y_test,
+                             setup.params["targeting_epochs"], probe=(data.x_val, data.y_val), report=False,
+                             recording=Recording(spikes=True, spike_segments=("probe-start",)), **setup.timing)
+    return {"test_mse": training.test_mse,
+            "error_firing_hz": {base.area_names[k - 1]: error_firing_hz(training.run, k, "probe-start")
+                                for k in range(1, base.n_areas + 1)}}
+
+
 PREDICTIONS = {
     "error neurons signal backprop errors": backprop_signal,
     "mismatch responses fade with learning": mismatch_fading,
     "silencing error neurons": silencing,
     "gain gating": gain_gating,
     "apical carries error, basal carries prediction": apical_basal,
+    "projection targeting": projection_targeting,
 }
 
 
@@ -275,6 +364,20 @@ def _report(results: dict, out_dir) -> None:
     ax.set_title("gain gating (area 1)")
     fig.tight_layout()
     fig.savefig(out_dir / "gain_gating.png", dpi=120)
+    plt.close(fig)
+    targeting = results["projection targeting"]
+    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    for key, label in (("value", "error-carrying routes"), ("control_value", "routes without error (control)")):
+        series = targeting[key]
+        cuts = list(series["density_removed"])
+        ax.plot([series["density_removed"][c] for c in cuts], [series["learning_deficit"][c] for c in cuts],
+                "o-", label=label)
+    ax.set_xlabel("total density of the cut top-down routes")
+    ax.set_ylabel("learning deficit (share of error reduction lost)")
+    ax.set_title("projection targeting (7-area table)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "projection_targeting.png", dpi=120)
     plt.close(fig)
 
 
