@@ -38,7 +38,8 @@ class RunResult:
     ``unit`` per spike, the population's ``n_neurons`` and neurons ``per_unit``
     (neuron n belongs to unit n // per_unit) and, for error populations, the
     ``sign`` (+1 / -1) per spike and ``neuron_sign`` per neuron.
-    ``states[k][var]``: sampled variables, shape (n_k, samples), times in ``states['t']``.
+    ``states[k][var]``: sampled variables, shape (n_k, samples), times in ``states['t']``;
+    ``states['weights']``: per projection, weights of shape (samples, n_target, n_source).
     """
 
     spec: CircuitSpec
@@ -161,6 +162,10 @@ class ErrorCircuit:
         for k, monitor in built.state_monitors.items():
             states[k] = {var: np.asarray(getattr(monitor, var)[:]) for var in monitor.record_variables}
             states["t"] = np.asarray(monitor.t[:] / b2.second)
+        if built.weight_monitors:  # samples x (n_target, n_source), as the weight matrices
+            states["weights"] = [np.asarray(m.w[:]).T.reshape(-1, *W.shape[::-1]).transpose(0, 2, 1)
+                                 for m, W in zip(built.weight_monitors, self.weights)]
+            states["t"] = np.asarray(built.weight_monitors[0].t[:] / b2.second)
         return RunResult(self.spec, schedule, rep, err, [W.copy() for W in self.weights], after, spikes, states)
 
     def _check_schedule(self, schedule: Schedule):

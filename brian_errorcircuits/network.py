@@ -44,13 +44,16 @@ class Recording:
         long run keeps rasters without storing every spike.
     variables : tuple of str
         Area-group variables to sample (e.g. ``('v_bas', 'v_api', 'out_E')``).
+    weights : bool
+        Sample every bottom-up projection's weights (one matrix per sample).
     dt : Quantity
-        Sampling interval of ``variables``.
+        Sampling interval of ``variables`` and ``weights``.
     """
 
     spikes: bool = False
     spike_segments: tuple | None = None
     variables: tuple = ()
+    weights: bool = False
     dt: b2.Quantity = unit_default(1 * b2.ms)
 
 
@@ -64,6 +67,7 @@ class BuiltNetwork:
     spike_groups: dict = field(default_factory=dict)  # (area, 'P'|'E') -> NeuronGroup
     spike_monitors: dict = field(default_factory=dict)
     state_monitors: dict = field(default_factory=dict)
+    weight_monitors: list = field(default_factory=list)  # one per projection, if recorded
 
     def spike_trains(self) -> dict:
         """Recorded spikes per population as numpy arrays (the layout of ``RunResult.spikes``)."""
@@ -180,12 +184,15 @@ def build_network(
             built.state_monitors[k] = b2.StateMonitor(
                 areas[k], present, record=True, dt=recording.dt, name=f"states_{label(k)}",
             )
+    if recording.weights:
+        built.weight_monitors.extend(b2.StateMonitor(syn, "w", record=True, dt=recording.dt, name=f"weights_{syn.name}")
+                                     for syn in projections)
     unknown = set(recording.variables) - {var for group in areas[1:] for var in group.variables}
     if unknown:
         raise SpecError(f"Recording.variables names no variable of any area: {sorted(unknown)}")
     built.network.add(
         *areas, *projections, *objects, *built.spike_groups.values(),
-        *built.spike_monitors.values(), *built.state_monitors.values(),
+        *built.spike_monitors.values(), *built.state_monitors.values(), *built.weight_monitors,
     )
     return built
 

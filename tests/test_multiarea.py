@@ -128,3 +128,19 @@ def test_bad_projections_are_rejected(projections, message):
 def test_duplicate_area_names_are_rejected():
     with pytest.raises(SpecError, match="not unique"):
         CircuitSpec(layers=(3, 4, 2), area_names=("V1", "V1")).validate()
+
+
+def test_weights_are_sampled_only_when_asked_and_follow_the_learned_matrices():
+    spec = visual_spec()
+    circuit = ErrorCircuit(spec)
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(0, 1, (2, 4)), rng.uniform(-0.5, 0.5, (2, 3))
+    schedule = circuit.block(x, y, learning=True, duration=20 * b2.ms, settle=5 * b2.ms)
+    assert "weights" not in circuit.run(schedule).states
+    before = [W.copy() for W in circuit.weights]
+    result = circuit.run(schedule, Recording(weights=True, dt=5 * b2.ms))
+    assert len(result.states["t"]) == 8
+    for samples, W0, W1 in zip(result.states["weights"], before, result.weights_after):
+        assert samples.shape == (8, *W0.shape)
+        np.testing.assert_array_equal(samples[0], W0)
+        assert np.abs(samples[-1] - W1).max() < np.abs(samples[0] - W1).max()
