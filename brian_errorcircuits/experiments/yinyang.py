@@ -28,6 +28,8 @@ few presentations for the raster (keeping every spike would need gigabytes).
 """
 from __future__ import annotations
 
+import functools
+import operator
 import time
 
 import brian2 as b2
@@ -37,7 +39,7 @@ from .. import ErrorCircuit, Recording
 from ..analysis import decoded_rates
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot
-from ..tasks.yinyang import CLASS_NAMES, yinyang_sets
+from ..tasks.yinyang import CLASS_NAMES, YinYangData, yinyang_sets
 from .base import SPIKING_TRAINING, presentation_timing
 from .teacher_student import make_spec
 
@@ -86,19 +88,17 @@ def training_schedule(circuit, params, data, rng):
     timing = presentation_timing(params)
     evaluation = (("train-eval", data.x_train[: params["n_train_eval"]]), ("val", data.x_val), ("test", data.x_test))
     targets = one_hot_targets(data.y_train, params)
-    schedule = None
+    blocks = []
     for epoch in range(params["epochs"] + 1):
         if epoch > 0:
             order = rng.permutation(len(data.x_train))
-            block = circuit.block(data.x_train[order], targets[order], learning=True, label=f"train-{epoch}",
-                                  **timing)
-            schedule = block if schedule is None else schedule + block
-        for name, inputs in evaluation:
-            block = circuit.block(inputs, label=f"{name}-{epoch}", **timing)
-            schedule = block if schedule is None else schedule + block
+            blocks.append(circuit.block(data.x_train[order], targets[order], learning=True,
+                                        label=f"train-{epoch}", **timing))
+        blocks += [circuit.block(inputs, label=f"{name}-{epoch}", **timing) for name, inputs in evaluation]
     shown = params["raster_presentations"]
-    return schedule + circuit.block(data.x_test[:shown], one_hot_targets(data.y_test[:shown], params),
-                                    label="raster", **timing)
+    blocks.append(circuit.block(data.x_test[:shown], one_hot_targets(data.y_test[:shown], params),
+                                label="raster", **timing))
+    return functools.reduce(operator.add, blocks)
 
 
 def output_spike_counts(result, label: str) -> np.ndarray:
@@ -125,7 +125,7 @@ def train_ann(params, spec, weights, data) -> list:
 def subsets(params):
     """The published splits, cut to ``n_train`` / ``n_val`` / ``n_test`` samples."""
     data = yinyang_sets()
-    return type(data)(data.x_train[: params["n_train"]], data.y_train[: params["n_train"]],
+    return YinYangData(data.x_train[: params["n_train"]], data.y_train[: params["n_train"]],
                       data.x_val[: params["n_val"]], data.y_val[: params["n_val"]],
                       data.x_test[: params["n_test"]], data.y_test[: params["n_test"]])
 
