@@ -15,17 +15,17 @@ def test_kinds_are_balanced_and_answers_correct():
 
 
 def test_trial_layout_fixation_stimulus_delay_response():
-    trials = make_dms_trials(12, seed=2, fixation=2, delays=(1, 3))
+    trials = make_dms_trials(12, seed=2, fixation=2, delays=(1, 3), fixation_rate=0.3)
     assert set(trials.delay) <= {1, 3}
     for n in range(len(trials)):
         rows = np.flatnonzero(trials.trial == n)
         assert len(rows) == 2 + 1 + trials.delay[n] + 1
         x = trials.inputs[rows]
         np.testing.assert_array_equal(x[:2, :2], 0)  # fixation: no stimulus
-        np.testing.assert_array_equal(x[2], encode(trials.first[n]))
+        np.testing.assert_array_equal(x[2], encode(trials.first[n], 0.3))
         np.testing.assert_array_equal(x[3:-1, :2], 0)  # delay
-        np.testing.assert_array_equal(x[:, 2], 1)  # the fixation point stays on
-        np.testing.assert_array_equal(x[-1], encode(trials.second[n]))
+        np.testing.assert_array_equal(x[:, 2], 0.3)  # the fixation point stays on
+        np.testing.assert_array_equal(x[-1], encode(trials.second[n], 0.3))
         np.testing.assert_array_equal(trials.response[rows], [False] * (len(rows) - 1) + [True])
         assert trials.targets[rows[-1], 0] == trials.answer[n]
         np.testing.assert_array_equal(trials.targets[rows[:-1]], 0)
@@ -46,7 +46,8 @@ def test_same_seed_same_trials_and_delays_vary():
     assert len(set(a.delay)) > 1
 
 
-@pytest.mark.parametrize("kwargs", [dict(n_trials=0), dict(n_trials=4, delays=()), dict(n_trials=4, fixation=-1)])
+@pytest.mark.parametrize("kwargs", [dict(n_trials=0), dict(n_trials=4, delays=()), dict(n_trials=4, fixation=-1),
+                                    dict(n_trials=4, fixation_rate=1.5)])
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         make_dms_trials(**kwargs)

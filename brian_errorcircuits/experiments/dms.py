@@ -7,31 +7,40 @@ below 1 (an always-zero output scores 1) and accuracy far above 50 %.
 
 Protocol (:mod:`brian_errorcircuits.tasks.dms`): every part of a trial is one
 presentation (``duration_ms``, 200 ms in spiking mode); a trial is
-``fixation`` empty presentations, the first stimulus, a delay of 1-3 empty
-presentations, and the second stimulus, the *response* presentation.  Only
-there is the target on and plasticity on, and only there is the output
-scored (its average over the last ``duration - settle`` ms).  The stimulus
-reaches the circuit on two input channels, one per sign (rates are
-non-negative, and an offset code would leave the circuit's response odd in
-the stimulus, while match / non-match is even).  Each epoch trains on fresh
-random trials, then a fixed test set is run without target and plasticity.
+``fixation`` (3) empty presentations, the first stimulus, a delay of 1-3
+empty presentations (``delays``), and the second stimulus, the *response*
+presentation.  Only there is the target on and plasticity on, and only
+there is the output scored (its average over the last ``duration - settle``
+ms).  The stimulus reaches the circuit on two input channels, one per sign
+(rates are non-negative, and an offset code would leave the circuit's
+response odd in the stimulus, while match / non-match is even); a third
+channel, the fixation point, is on throughout (``fixation_rate``) and gives
+the bias-free circuit a constant input.  Each epoch trains on ``n_train`` fresh random
+trials, then a fixed test set runs without target and plasticity.
 
 Where the memory lives.  The original turns off the look-ahead of its
 representation neurons so that their membranes (tau = 1/g_tot ~ 5 ms) keep a
 trace of the first stimulus; with delays of hundreds of ms (needed by spike
-counts) that trace is gone, and a non-prospective soma also breaks the
-dendritic-prediction rule, whose postsynaptic factor is then the membrane
-lag rather than the error.  Here the representation neurons stay prospective
+counts) that trace is gone, and a non-prospective soma also spoils the
+dendritic-prediction rule, whose postsynaptic factor then holds the membrane
+lag besides the error.  Here the representation neurons stay prospective
 (so learning stays the local approximation of backprop) and the memory sits
 in the synapses from the input area: slow, NMDA-like synapses
-(``NeuronParams.tau_input``, ``tau_input_ms`` = 500 ms) low-pass filter the
-input spike trains, in rate mode the input rates.  At the response the
-hidden area therefore sees the sum of the second stimulus and a fading copy
-of the first: one channel twice for a match, both channels once each for a
-non-match, whatever the sign.  Telling these apart is an XOR-like problem
-that no single layer solves, so the hidden area has to learn (``hidden``
-units, 4 by default: the 1-2-1 shape widened, as two input channels need).
-``tau_input_ms=0`` removes the memory (the control: chance level).
+(``NeuronParams.tau_input``, ``tau_input_ms`` = 300 ms) low-pass filter the
+input spike trains (in rate mode the input rates).  At the response the
+hidden area sees the second stimulus plus a fading copy of the first: for a
+match one stimulus channel only, for a non-match both, whatever the signs.
+Telling these apart (is the weaker channel above the residue of the
+previous trial?) is XOR-like and no single layer does it, so the hidden
+area must learn.  The time constants set the protocol: 300 ms keeps 0.04 -
+0.17 of the first stimulus after 1-3 delay presentations, and 3 fixation
+presentations leave at most ~0.01 of the previous trial.  The filtered
+stimuli are small (0.05 - 0.4), so the hidden weights start larger
+(``hidden_init_scale``) and learn faster (``hidden_eta_hz``; scaling inputs
+by c is equivalent to scaling those weights by c and their rate by c^2);
+the fixation point is dimmer (0.3) so that it does not saturate the hidden
+units from the start.
+``tau_input_ms=0`` removes the memory (a control: chance level expected).
 
 Reported MSE: mean over test trials of (output - answer)^2 at the response.
 """
@@ -61,6 +70,7 @@ DEFAULTS = {
     "n_train": 64,
     "n_test": 32,
     "fixation": 3,
+    "fixation_rate": 0.3,
     "delays": (1, 2, 3),
     "tau_input_ms": 300.0,
     "hidden_eta_hz": 60.0,
@@ -102,13 +112,11 @@ def scores(outputs: np.ndarray, trials) -> tuple:
 def run(params: dict, out_dir) -> dict:
     start = time.perf_counter()
     timing = presentation_timing(params)
-    delays = tuple(params["delays"])
-    test = make_dms_trials(params["n_test"], seed=params["seed"] + 10_000, fixation=params["fixation"],
-                           delays=delays)
+    layout = dict(fixation=params["fixation"], delays=tuple(params["delays"]), fixation_rate=params["fixation_rate"])
+    test = make_dms_trials(params["n_test"], seed=params["seed"] + 10_000, **layout)
     schedule = trial_block(test, "test-0", False, timing)
     for epoch in range(1, params["epochs"] + 1):
-        train = make_dms_trials(params["n_train"], seed=params["seed"] + epoch, fixation=params["fixation"],
-                                delays=delays)
+        train = make_dms_trials(params["n_train"], seed=params["seed"] + epoch, **layout)
         schedule = schedule + trial_block(train, f"train-{epoch}", True, timing)
         schedule = schedule + trial_block(test, f"test-{epoch}", False, timing)
     spec = make_spec(params)

@@ -13,8 +13,9 @@ input channels, one per sign: s = +1 is (1, 0), s = -1 is (0, 1), no stimulus
 as well for the rates, but it would make the circuit's map from stimulus to
 output odd-symmetric up to that baseline, and match / non-match is an even
 function of the stimuli (it is their product).  A third channel is the
-fixation point, visible throughout every trial (rate 1): the circuit has no
-biases, and this constant input is what it builds its thresholds from.
+fixation point, visible throughout every trial (rate ``fixation_rate``): the
+circuit has no biases, and this constant input is what it builds its
+thresholds from.
 """
 from __future__ import annotations
 
@@ -55,20 +56,23 @@ class DMSTrials:
         return len(self.first)
 
 
-def encode(stimulus: float) -> np.ndarray:
+def encode(stimulus: float, fixation_rate: float = 1.0) -> np.ndarray:
     """Rates of the (+), (-) and fixation channels for a stimulus +1, -1 or 0 (none)."""
-    return np.array([max(stimulus, 0.0), max(-stimulus, 0.0), 1.0])
+    return np.array([max(stimulus, 0.0), max(-stimulus, 0.0), fixation_rate])
 
 
-def make_dms_trials(n_trials: int, seed: int = 0, fixation: int = 1, delays=(1, 2, 3)) -> DMSTrials:
+def make_dms_trials(n_trials: int, seed: int = 0, fixation: int = 1, delays=(1, 2, 3),
+                    fixation_rate: float = 1.0) -> DMSTrials:
     """``n_trials`` trials in random order, the four kinds (match ++ / --, non-match +- / -+) balanced.
 
     ``fixation`` presentations open each trial; each delay is drawn uniformly
-    from ``delays`` (in presentations).  With ``n_trials`` a multiple of 4 the
+    from ``delays`` (in presentations); the fixation point is on at
+    ``fixation_rate`` throughout.  With ``n_trials`` a multiple of 4 the
     kinds are exactly balanced, otherwise to within one trial.
     """
-    if n_trials < 1 or fixation < 0 or not delays or min(delays) < 0:
-        raise ValueError(f"need n_trials >= 1, fixation >= 0 and delays >= 0; got {n_trials}, {fixation}, {delays}")
+    if n_trials < 1 or fixation < 0 or not delays or min(delays) < 0 or not 0 <= fixation_rate <= 1:
+        raise ValueError(f"need n_trials >= 1, fixation >= 0, delays >= 0 and a fixation rate in [0, 1]; "
+                         f"got {n_trials}, {fixation}, {delays}, {fixation_rate}")
     rng = np.random.default_rng(seed)
     kinds = rng.permutation(np.resize(np.arange(len(TRIAL_KINDS)), n_trials))
     first, second = np.array([TRIAL_KINDS[k] for k in kinds], float).T
@@ -76,7 +80,7 @@ def make_dms_trials(n_trials: int, seed: int = 0, fixation: int = 1, delays=(1, 
     inputs, targets, response, trial = [], [], [], []
     for n, (s1, s2, d) in enumerate(zip(first, second, delay)):
         stimuli = [0.0] * fixation + [s1] + [0.0] * d + [s2]
-        inputs += [encode(s) for s in stimuli]
+        inputs += [encode(s, fixation_rate) for s in stimuli]
         targets += [0.0] * (len(stimuli) - 1) + [s1 * s2]
         response += [False] * (len(stimuli) - 1) + [True]
         trial += [n] * len(stimuli)
