@@ -54,6 +54,7 @@ DEFAULTS = {
     "target_limit": 0.9,
     "episodes": 10,
     "max_steps": 2000,
+    "epoch_max_steps": 2000,  # steps per episode of the tests after epochs 1..epochs-1 (spiking runs are slow)
     "control_step_ms": 20.0,
     "raster_window_s": 1.0,
 }
@@ -69,14 +70,14 @@ def make_spec(params: dict) -> CircuitSpec:
     )
 
 
-def closed_loop_test(circuit: ErrorCircuit, params: dict, starts, spike_episodes=()):
+def closed_loop_test(circuit: ErrorCircuit, params: dict, starts, max_steps: int, spike_episodes=()):
     """Closed-loop episodes of ``circuit``'s current weights: (trajectories, episodes)."""
     loop_target = "cython" if params["target"] == "cpp_standalone" else params["target"]
     runner = ErrorCircuit(circuit.spec.replace(target=loop_target), weights=circuit.weights,
                           feedback_weights=circuit.feedback_weights)
     plant = CartPolePlant(params["state_bound"], params["force_scale_n"])
     episodes = closed_loop(runner, plant, starts, step=params["control_step_ms"] * b2.ms,
-                           max_steps=params["max_steps"], spike_episodes=spike_episodes)
+                           max_steps=max_steps, spike_episodes=spike_episodes)
     return plant.trajectories, episodes
 
 
@@ -94,7 +95,7 @@ def run(params: dict, out_dir) -> dict:
 
     standalone = params["target"] == "cpp_standalone"
     circuit = ErrorCircuit(make_spec(params), build_dir=str(out_dir / "build") if standalone else None)
-    failures, steps, test_mse = [], [], []
+    failures, steps, test_mse, test_lengths = [], [], [], []
     for epoch in range(params["epochs"] + 1):
         if epoch > 0:  # one training run per epoch, so that the closed loop can test each epoch's weights
             order = rng.permutation(len(data.x_train))
@@ -102,7 +103,10 @@ def run(params: dict, out_dir) -> dict:
                                      shuffle=False, report=False, **presentation_timing(params))
             test_mse += training.test_mse if epoch == 1 else training.test_mse[1:]
         last = epoch == params["epochs"]
-        trajectories, episodes = closed_loop_test(circuit, params, starts, spike_episodes=(0,) if last else ())
+        full = last or epoch == 0
+        test_lengths.append(params["max_steps"] if full else params["epoch_max_steps"])
+        trajectories, episodes = closed_loop_test(circuit, params, starts, test_lengths[-1],
+                                                  spike_episodes=(0,) if last else ())
         failures.append(sum(t.failed for t in trajectories))
         steps.append([t.steps for t in trajectories])
         mse_text = f"test MSE {test_mse[-1]:.4f}, " if test_mse else ""
@@ -116,6 +120,7 @@ def run(params: dict, out_dir) -> dict:
         "n_train": params["n_train"],
         "episodes": params["episodes"],
         "max_steps": params["max_steps"],
+        "max_steps_per_epoch": test_lengths,
         "control_step_ms": params["control_step_ms"],
         "failures_per_epoch": failures,
         "steps_per_epoch": steps,
@@ -143,7 +148,8 @@ def figures(params, summary, controller, trained, episode, area_names, out_dir):
     epochs = np.arange(len(summary["failures_per_epoch"]))
     ax.plot(epochs, summary["failures_per_epoch"], marker="o", label=f"{params['mode']} circuit")
     ax.axhline(summary["controller_failures"], color="black", linestyle="--", label="linear controller")
-    ax.set(xlabel="epoch", ylabel=f"failures in {params['episodes']} episodes", ylim=(-0.5, params["episodes"] + 0.5))
+    ax.set(xlabel="epoch", ylabel=f"failures in {params['episodes']} episodes", ylim=(-0.5, params["episodes"] + 0.5),
+           title="episodes of up to " + ", ".join(map(str, summary["max_steps_per_epoch"])) + " steps")
     ax.legend()
     fig.tight_layout()
     fig.savefig(out_dir / "failures.png", dpi=120)
