@@ -57,6 +57,7 @@ DEFAULTS = {
     "error_rate_hz": 400.0,
     "ann_lr": 0.3,
     "sacramento_lr": 1.0,  # per sample; the target moves the output soma by g_tgt / g_tot ~ 0.3 of the error
+    "sacramento_interneuron_lr": 0.1,  # interneuron synapses (both ways); 1.0 diverges from 4 areas on
     "hpc_lr": 1.0,
     "dt_ms": 0.25,
 }
@@ -105,7 +106,9 @@ def run_one(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
                                 seed=seed, projections=wiring)
     if model in BASELINES:
         learner_class, lr_name = BASELINES[model]
-        learner = learner_class(spec, ErrorCircuit(spec).weights, params[lr_name])
+        extra = {"lr_interneuron": params["sacramento_interneuron_lr"],
+                 "lr_apical": params["sacramento_interneuron_lr"]} if model == "sacramento2018" else {}
+        learner = learner_class(spec, ErrorCircuit(spec).weights, params[lr_name], **extra)
         learner.prepare(data.x_train)
         angles = learner.update_angles(data.x_val, data.y_val)
         curve = learner.train(data.x_train, data.y_train, data.x_test, data.y_test, params["rate_epochs"], seed=seed)
