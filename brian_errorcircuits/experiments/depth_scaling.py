@@ -43,7 +43,7 @@ DEFAULTS = {
     "seed": 0,
     "models": ("rate", "spiking", "ann", "sacramento2018", "dendritic_hpc"),
     "target": "cpp_standalone",  # of the spiking runs
-    "rate_target": "cython",
+    "rate_target": "cpp_standalone",
     "n_train": 100,
     "n_test": 100,
     "n_probe": 20,
