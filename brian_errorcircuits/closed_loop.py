@@ -28,7 +28,6 @@ import brian2 as b2
 import numpy as np
 
 from .network import Recording, build_network
-from .schedule import Schedule
 from .spec import SpecError
 
 
