@@ -109,8 +109,3 @@ def test_closed_loop_refuses_standalone_and_bad_rates():
     with pytest.raises(SpecError, match=r"\[0, 1\]"):
         closed_loop(circuit, ConstantPlant([0.5, 1.5]), starts=[None], max_steps=2)
 
-
-def test_mirrored_data_pairs_each_state_with_its_negative():
-    data = make_cartpole_data(n_train=10, n_test=4, seed=1, mirrored=True)
-    np.testing.assert_array_equal(data.x_train[5:, :4], data.x_train[:5, 4:])  # on and off swap
-    np.testing.assert_array_equal(data.y_train[5:], -data.y_train[:5])

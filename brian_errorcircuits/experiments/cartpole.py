@@ -58,7 +58,6 @@ DEFAULTS = {
     "start_bound": 1.0,
     "force_scale_n": 76.6,
     "target_limit": 0.9,
-    "mirrored_data": False,
     "episodes": 10,
     "max_steps": 2000,
     "epoch_max_steps": 500,  # steps per episode of the tests after epochs 1..epochs-1 (spiking runs are slow)
@@ -92,7 +91,7 @@ def run(params: dict, out_dir) -> dict:
     start = time.perf_counter()
     rng = np.random.default_rng(params["seed"])
     data = make_cartpole_data(params["n_train"], params["n_test"], params["seed"], params["state_bound"],
-                              params["force_scale_n"], params["target_limit"], params["mirrored_data"])
+                              params["force_scale_n"], params["target_limit"])
     starts = sample_states(params["episodes"], params["start_bound"], np.random.default_rng(params["seed"] + 7))
     plant = CartPolePlant(params["state_bound"], params["force_scale_n"])
     controller = [run_policy(plant, controller_policy(params["force_scale_n"]), s, params["max_steps"])

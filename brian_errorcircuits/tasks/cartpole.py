@@ -72,17 +72,10 @@ class CartPoleData:
 
 
 def make_cartpole_data(n_train=500, n_test=100, seed=0, bound=1.5, force_scale=FORCE_SCALE_N,
-                       target_limit=0.9, mirrored=False) -> CartPoleData:
-    """States uniform in [-bound, bound]^4 and the controller's force as targets (shape (n, 1)).
-
-    ``mirrored``: the second half of the training states are the first half negated (the
-    controller is odd, F(-s) = -F(s)), so that the data carry no even part by chance.
-    """
+                       target_limit=0.9) -> CartPoleData:
+    """States uniform in [-bound, bound]^4 and the controller's force as targets (shape (n, 1))."""
     rng = np.random.default_rng(seed)
     states = sample_states(n_train + n_test, bound, rng)
-    if mirrored:
-        half = n_train // 2
-        states[half:2 * half] = -states[:half]
     targets = np.clip(controller_force(states) / force_scale, -target_limit, target_limit)[:, None]
     inputs = encode_states(states, bound)
     return CartPoleData(inputs[:n_train], targets[:n_train], inputs[n_train:], targets[n_train:])
