@@ -14,6 +14,13 @@ def test_kinds_are_balanced_and_answers_correct():
     np.testing.assert_array_equal(trials.answer, np.where(trials.first == trials.second, 1.0, -1.0))
 
 
+def test_every_block_of_four_trials_holds_each_kind_once():
+    trials = make_dms_trials(24, seed=3)
+    pairs = np.stack([trials.first, trials.second], axis=1).reshape(6, 4, 2)
+    for block in pairs:
+        assert {tuple(pair) for pair in block} == {(1, 1), (-1, -1), (1, -1), (-1, 1)}
+
+
 def test_trial_layout_fixation_stimulus_delay_response():
     trials = make_dms_trials(12, seed=2, fixation=2, delays=(1, 3), fixation_rate=0.3)
     assert set(trials.delay) <= {1, 3}

@@ -26,15 +26,15 @@ dendritic-prediction rule, whose postsynaptic factor then holds the membrane
 lag besides the error.  Here the representation neurons stay prospective
 (so learning stays the local approximation of backprop) and the memory sits
 in the synapses from the input area: slow, NMDA-like synapses
-(``NeuronParams.tau_input``, ``tau_input_ms`` = 300 ms) low-pass filter the
+(``NeuronParams.tau_input``, ``tau_input_ms`` = 500 ms) low-pass filter the
 input spike trains (in rate mode the input rates).  At the response the
 hidden area sees the second stimulus plus a fading copy of the first: for a
 match one stimulus channel only, for a non-match both, whatever the signs.
 Telling these apart (is the weaker channel above the residue of the
 previous trial?) is XOR-like and no single layer does it, so the hidden
-area must learn.  The time constants set the protocol: 300 ms keeps 0.04 -
-0.17 of the first stimulus after 1-3 delay presentations, and 3 fixation
-presentations leave at most ~0.01 of the previous trial.  The filtered
+area must learn.  The time constants set the protocol: 500 ms keeps 0.08 -
+0.17 (of rate 1) of the first stimulus after 1-3 delay presentations, and 3
+fixation presentations leave at most ~0.03 of the previous trial.  The filtered
 stimuli are small (0.05 - 0.4), so the hidden weights start larger
 (``hidden_init_scale``) and learn faster (``hidden_eta_hz``; scaling inputs
 by c is equivalent to scaling those weights by c and their rate by c^2);
@@ -62,18 +62,19 @@ QUESTION = "Can a spiking error-neuron circuit learn delayed match-to-sample, a 
 
 DEFAULTS = {
     **SPIKING_TRAINING,
-    "hidden": 4,
+    "eta_hz": 1.0,
+    "hidden": 8,
     "mode": "spiking",
     "target": "cpp_standalone",
     "seed": 0,
-    "epochs": 10,
+    "epochs": 20,
     "n_train": 64,
     "n_test": 32,
     "fixation": 3,
     "fixation_rate": 0.3,
     "delays": (1, 2, 3),
-    "tau_input_ms": 300.0,
-    "hidden_eta_hz": 60.0,
+    "tau_input_ms": 500.0,
+    "hidden_eta_hz": 15.0,
     "hidden_init_scale": 6.0,
     "output_init_scale": 1.0,
     "neurons_per_unit": 50,

@@ -65,6 +65,10 @@ def make_dms_trials(n_trials: int, seed: int = 0, fixation: int = 1, delays=(1, 
                     fixation_rate: float = 1.0) -> DMSTrials:
     """``n_trials`` trials in random order, the four kinds (match ++ / --, non-match +- / -+) balanced.
 
+    The order is randomised in blocks of four trials holding each kind once, so
+    that no long run of one answer biases an online learner (block
+    randomisation, as in behavioural experiments).
+
     ``fixation`` presentations open each trial; each delay is drawn uniformly
     from ``delays`` (in presentations); the fixation point is on at
     ``fixation_rate`` throughout.  With ``n_trials`` a multiple of 4 the
@@ -74,7 +78,8 @@ def make_dms_trials(n_trials: int, seed: int = 0, fixation: int = 1, delays=(1, 
         raise ValueError(f"need n_trials >= 1, fixation >= 0, delays >= 0 and a fixation rate in [0, 1]; "
                          f"got {n_trials}, {fixation}, {delays}, {fixation_rate}")
     rng = np.random.default_rng(seed)
-    kinds = rng.permutation(np.resize(np.arange(len(TRIAL_KINDS)), n_trials))
+    blocks = -(-n_trials // len(TRIAL_KINDS))
+    kinds = np.concatenate([rng.permutation(len(TRIAL_KINDS)) for _ in range(blocks)])[:n_trials]
     first, second = np.array([TRIAL_KINDS[k] for k in kinds], float).T
     delay = rng.choice(np.asarray(delays, int), size=n_trials)
     inputs, targets, response, trial = [], [], [], []
