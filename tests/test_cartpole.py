@@ -54,6 +54,10 @@ def test_encoding_is_on_off_pairs_in_unit_range():
     rates = encode_states([[0.75, -1.5, 3.0, 0.0]], bound=1.5)
     np.testing.assert_allclose(rates, [[0.5, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0]])
     assert np.all(encode_states(np.zeros(4)) == 0)  # upright at rest: every input silent
+    balanced = encode_states([[0.75, -1.5, 3.0, 0.0]], bound=1.5, encoding="balanced")
+    np.testing.assert_allclose(balanced, [[0.75, 0.0, 1.0, 0.5, 0.25, 1.0, 0.0, 0.5]])
+    with pytest.raises(ValueError, match="encoding"):
+        encode_states(np.zeros(4), encoding="rate")
 
 
 def test_data_targets_are_scaled_controller_forces():
