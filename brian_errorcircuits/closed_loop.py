@@ -15,8 +15,11 @@ Per control step of length ``step`` (simulated time):
    (in [0, 1]) and whether the episode ends;
 3. the input group's ``r_P`` is set to them until the next control step.
 
-Plasticity and targets are off.  The network starts every episode from the
-same stored state (traces and membranes at rest), so episodes are independent.
+Plasticity and targets are off.  Before each episode the circuit sees the
+start state for ``settle_steps`` control steps with the plant frozen, so it
+enters the episode settled on the start rather than on the previous episode's
+end.  (Brian2's ``store``/``restore`` would reset it exactly, but after a
+restore these spike monitors recorded every spike as neuron 0.)
 """
 from __future__ import annotations
 
@@ -55,12 +58,13 @@ class ClosedLoopEpisode:
 
 
 def closed_loop(circuit, plant: Plant, starts, step=20 * b2.ms, max_steps: int = 2000,
-                spike_episodes=()) -> list:
+                spike_episodes=(), settle_steps: int = 3) -> list:
     """Let ``circuit`` (an :class:`ErrorCircuit`, weights unchanged) drive ``plant`` from each of ``starts``.
 
     ``step`` is the simulated time per control step (a whole number of
     ``spec.dt``); an episode lasts at most ``max_steps`` steps.  Spikes are
-    recorded in the episodes whose indices are in ``spike_episodes``.
+    recorded in the episodes whose indices are in ``spike_episodes``; the circuit
+    sees each start for ``settle_steps`` steps before the plant moves.
     Returns one :class:`ClosedLoopEpisode` per start.
     """
     spec = circuit.spec
@@ -81,10 +85,12 @@ def closed_loop(circuit, plant: Plant, starts, step=20 * b2.ms, max_steps: int =
                               Recording(spikes=bool(spike_episodes) and spec.mode == "spiking"),
                               external_input=True)
         inputs, output = built.areas[0], built.areas[-1]
-        loop = {"outputs": [], "last_sum": None, "ended": False}
+        loop = {"outputs": [], "last_sum": None, "ended": False, "active": False}
 
         @b2.network_operation(dt=step, when="start", name="control")
         def control(t):
+            if not loop["active"]:  # settling on the start state: the plant waits
+                return
             total = np.asarray(output.sum_P[:] / b2.second)
             if loop["last_sum"] is not None:
                 mean = (total - loop["last_sum"]) / float(step / b2.second)
@@ -97,21 +103,35 @@ def closed_loop(circuit, plant: Plant, starts, step=20 * b2.ms, max_steps: int =
             loop["last_sum"] = total
 
         built.network.add(control)
-        built.network.store("rest")
         episodes = []
         for index, start in enumerate(starts):
-            built.network.restore("rest")
+            _set_rates(inputs, plant.reset(start))
+            loop["active"] = False
+            for monitor in built.spike_monitors.values():
+                monitor.active = False
+            built.network.run(settle_steps * step, namespace={})
             for monitor in built.spike_monitors.values():
                 monitor.active = index in spike_episodes
-            loop.update(outputs=[], last_sum=None, ended=False)
-            _set_rates(inputs, plant.reset(start))
+            loop.update(outputs=[], last_sum=None, ended=False, active=True)
+            onset = float(built.network.t / b2.second)
             built.network.run((max_steps + 1) * step, namespace={})
-            episodes.append(ClosedLoopEpisode(np.array(loop["outputs"]), loop["ended"],
-                                              built.spike_trains() if index in spike_episodes else {}))
+            spikes = _since(built.spike_trains(), onset) if index in spike_episodes else {}
+            episodes.append(ClosedLoopEpisode(np.array(loop["outputs"]), loop["ended"], spikes))
     finally:
         b2.prefs["codegen.target"] = saved_target
     circuit.runs += 1
     return episodes
+
+
+def _since(spikes: dict, onset: float) -> dict:
+    """Spikes at or after ``onset`` (s), timed from it (monitors run on across episodes)."""
+    per_spike = ("i", "t", "unit", "sign")
+    kept = {}
+    for key, entry in spikes.items():
+        keep = entry["t"] >= onset
+        kept[key] = {name: (value[keep] if name in per_spike else value) for name, value in entry.items()}
+        kept[key]["t"] = kept[key]["t"] - onset
+    return kept
 
 
 def _set_rates(group, rates):

@@ -58,7 +58,6 @@ DEFAULTS = {
     "start_bound": 1.0,
     "force_scale_n": 76.6,
     "target_limit": 0.9,
-    "encoding": "on_off",  # or "balanced" (see tasks.cartpole.encode_states)
     "episodes": 10,
     "max_steps": 2000,
     "epoch_max_steps": 500,  # steps per episode of the tests after epochs 1..epochs-1 (spiking runs are slow)
@@ -82,7 +81,7 @@ def closed_loop_test(circuit: ErrorCircuit, params: dict, starts, max_steps: int
     loop_target = "cython" if params["target"] == "cpp_standalone" else params["target"]
     runner = ErrorCircuit(circuit.spec.replace(target=loop_target), weights=circuit.weights,
                           feedback_weights=circuit.feedback_weights)
-    plant = CartPolePlant(params["state_bound"], params["force_scale_n"], params["encoding"])
+    plant = CartPolePlant(params["state_bound"], params["force_scale_n"])
     episodes = closed_loop(runner, plant, starts, step=params["control_step_ms"] * b2.ms,
                            max_steps=max_steps, spike_episodes=spike_episodes)
     return plant.trajectories, episodes
@@ -92,10 +91,9 @@ def run(params: dict, out_dir) -> dict:
     start = time.perf_counter()
     rng = np.random.default_rng(params["seed"])
     data = make_cartpole_data(params["n_train"], params["n_test"], params["seed"], params["state_bound"],
-                              params["force_scale_n"], params["target_limit"],
-                              params["encoding"])
+                              params["force_scale_n"], params["target_limit"])
     starts = sample_states(params["episodes"], params["start_bound"], np.random.default_rng(params["seed"] + 7))
-    plant = CartPolePlant(params["state_bound"], params["force_scale_n"], params["encoding"])
+    plant = CartPolePlant(params["state_bound"], params["force_scale_n"])
     controller = [run_policy(plant, controller_policy(params["force_scale_n"]), s, params["max_steps"])
                   for s in starts]
     print(f"  linear controller: {sum(t.failed for t in controller)} failures in {len(starts)} episodes",

@@ -17,8 +17,7 @@ with this code the upright state at rest is silence on every input, so the
 force is zero there by construction instead of resting on a learned offset
 (an offset of 1 N already shifts the cart's rest position by 1 m, since the
 controller's position gain is only 1 N/m).  Hence 8 input units for the 4
-state variables.  (The alternative ``balanced`` code, see :func:`encode_states`,
-gives each variable one slope instead.)  Output: target = F / force_scale clipped to
+state variables.  Output: target = F / force_scale clipped to
 [-target_limit, target_limit] (inside tanh's range); the force is the
 output times force_scale.
 """
@@ -48,22 +47,12 @@ def failed(state) -> bool:
     return bool(abs(state[0]) > X_LIMIT_M or abs(np.degrees(state[2])) > THETA_LIMIT_DEG)
 
 
-ENCODINGS = ("on_off", "balanced")
+def encode_states(states, bound: float = 1.5) -> np.ndarray:
+    """Input rates in [0, 1]: on units [s]_+/bound then off units [-s]_+/bound, clipped.
 
-
-def encode_states(states, bound: float = 1.5, encoding: str = "on_off") -> np.ndarray:
-    """Input rates in [0, 1] of 4 "on" units, then 4 "off" units, clipped; (..., 4) -> (..., 8).
-
-    ``on_off``: [s]_+/bound and [-s]_+/bound (silent at s = 0, so zero force there by
-    construction, but a separate slope for each sign of s).  ``balanced``:
-    (1 + s/bound)/2 and (1 - s/bound)/2 (one slope per variable, so no even part
-    such as |x|, but the force at s = 0 rests on learned weights).
+    Shape (..., 4) -> (..., 8).
     """
     scaled = np.asarray(states, float) / bound
-    if encoding == "balanced":
-        return np.clip(0.5 + 0.5 * np.concatenate([scaled, -scaled], axis=-1), 0.0, 1.0)
-    if encoding != "on_off":
-        raise ValueError(f"encoding={encoding!r}; choose one of {ENCODINGS}")
     return np.clip(np.concatenate([scaled, -scaled], axis=-1), 0.0, 1.0)
 
 
@@ -83,12 +72,12 @@ class CartPoleData:
 
 
 def make_cartpole_data(n_train=500, n_test=100, seed=0, bound=1.5, force_scale=FORCE_SCALE_N,
-                       target_limit=0.9, encoding="on_off") -> CartPoleData:
+                       target_limit=0.9) -> CartPoleData:
     """States uniform in [-bound, bound]^4 and the controller's force as targets (shape (n, 1))."""
     rng = np.random.default_rng(seed)
     states = sample_states(n_train + n_test, bound, rng)
     targets = np.clip(controller_force(states) / force_scale, -target_limit, target_limit)[:, None]
-    inputs = encode_states(states, bound, encoding)
+    inputs = encode_states(states, bound)
     return CartPoleData(inputs[:n_train], targets[:n_train], inputs[n_train:], targets[n_train:])
 
 
@@ -134,17 +123,16 @@ class CartPolePlant:
     starts a new :class:`Trajectory` in ``trajectories``.
     """
 
-    def __init__(self, bound: float = 1.5, force_scale: float = FORCE_SCALE_N, encoding: str = "on_off"):
+    def __init__(self, bound: float = 1.5, force_scale: float = FORCE_SCALE_N):
         self.env = ContinuousCartPole()
         self.bound = bound
-        self.encoding = encoding
         self.force_scale = force_scale
         self.trajectories = []
 
     def reset(self, start) -> np.ndarray:
         self.env.set_state(start)
         self.trajectories.append(Trajectory(states=[np.array(start, float)]))
-        return encode_states(self.env.state, self.bound, self.encoding)
+        return encode_states(self.env.state, self.bound)
 
     def step(self, outputs) -> tuple:
         trajectory = self.trajectories[-1]
@@ -153,7 +141,7 @@ class CartPolePlant:
         trajectory.states.append(state)
         trajectory.forces.append(force)
         trajectory.failed = failed(state)
-        return encode_states(state, self.bound, self.encoding), trajectory.failed
+        return encode_states(state, self.bound), trajectory.failed
 
 
 def run_policy(plant: CartPolePlant, policy, start, max_steps: int) -> Trajectory:
