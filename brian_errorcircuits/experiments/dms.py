@@ -15,8 +15,12 @@ ms).  The stimulus reaches the circuit on two input channels, one per sign
 (rates are non-negative, and an offset code would leave the circuit's
 response odd in the stimulus, while match / non-match is even); a third
 channel, the fixation point, is on throughout (``fixation_rate``) and gives
-the bias-free circuit a constant input.  Each epoch trains on ``n_train`` fresh random
-trials, then a fixed test set runs without target and plasticity.
+the bias-free circuit a constant input.  Each epoch trains on ``n_train``
+fresh random trials (block-randomised: each of the four kinds once per four
+trials, since runs of one answer swing an online learner's output), then a
+fixed test set runs without target and plasticity.  The hidden area has
+``hidden`` (8) units: the original's 1-2-1 shape widened, for three input
+channels and a sharper threshold on the fading memory.
 
 Where the memory lives.  The original turns off the look-ahead of its
 representation neurons so that their membranes (tau = 1/g_tot ~ 5 ms) keep a
