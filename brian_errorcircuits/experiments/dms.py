@@ -71,7 +71,7 @@ DEFAULTS = {
     "mode": "spiking",
     "target": "cpp_standalone",
     "seed": 0,
-    "epochs": 20,
+    "epochs": 30,
     "n_train": 64,
     "n_test": 32,
     "fixation": 3,
