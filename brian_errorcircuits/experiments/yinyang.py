@@ -28,6 +28,12 @@ curved class borders (in a numpy check of the 4-60-3 ANN, s = 10 reached
 after 10); output weights start in U(-1, 1) / sqrt(fan-in).  Time step
 0.5 ms (twice the library's default), to fit a full run into ~25 minutes
 on 2 cores.
+
+Measured with these defaults (seeds 0-2): spiking 71.2 +- 0.6 % test
+accuracy (output spike counts), flat from epoch 1 on; the ANN 94.5 +- 1.1 %.
+After 1000 samples rate mode matched the ANN (76 vs 75 %), spiking reached
+69 % with 10 neurons per unit and 74 % with 30: the spike noise of small
+populations, amplified by the steep hidden weights, limits learning.
 """
 from __future__ import annotations
 
