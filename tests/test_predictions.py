@@ -46,7 +46,7 @@ def test_gain_gating_tracks_the_partners_gain(setup):
 def test_projection_targeting_follows_density_and_sham_cuts_do_nothing():
     """7-area table, tiny areas: cutting denser error routes costs more learning; cutting the
     routes that leave TEpd (no error pathway of its own) costs none, so the control fails."""
-    params = dict(RATE, n_train=6, n_probe=4, duration_ms=30.0, settle_ms=10.0, dt_ms=0.5, eta_hz=40.0,
+    params = dict(RATE, targeting_n_train=6, targeting_n_test=4, duration_ms=30.0, settle_ms=10.0, dt_ms=0.5, eta_hz=40.0,
                   targeting_epochs=2, table_sizes=(3, 3, 2, 2, 2, 2, 1))
     result = predictions.projection_targeting(predictions.Setup(params))
     assert result["verdict"] == "pass", result["value"]

@@ -39,7 +39,9 @@ DEFAULTS = {
     "table": "macaque_visual_7areas",
     "table_sizes": (8, 8, 6, 6, 6, 4, 2),
     "targeting_epochs": 3,
-    "targeting_neurons_per_unit": 20,
+    "targeting_n_train": 30,
+    "targeting_n_test": 10,
+    "targeting_neurons_per_unit": 10,
 }
 
 
@@ -265,8 +267,8 @@ def projection_targeting(setup: Setup) -> dict:
     p = setup.params
     base = setup.table_spec()
     wiring = [(pr.source, pr.target, pr.density) for pr in base.projections]
-    data = make_teacher_student(base.layers, p["n_train"], p["n_probe"], p["n_probe"], seed=p["seed"],
-                                projections=wiring)
+    data = make_teacher_student(base.layers, p["targeting_n_train"], p["targeting_n_test"], p["targeting_n_test"],
+                                seed=p["seed"], projections=wiring)
     routes = base.error_routes()
     receiving = {into for _, into, _ in routes} | {base.n_areas}
     silent = tuple(r for r in routes if r[0] not in receiving)
