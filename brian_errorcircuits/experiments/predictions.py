@@ -369,7 +369,7 @@ def _report(results: dict, out_dir) -> None:
     plt.close(fig)
     targeting = results["projection targeting"]
     fig, ax = plt.subplots(figsize=(4.5, 3.5))
-    for key, label in (("value", "error-carrying routes"), ("control_value", "routes without error (control)")):
+    for key, label in (("value", "all top-down routes"), ("control_value", "routes that carry no error (control)")):
         series = targeting[key]
         cuts = list(series["density_removed"])
         ax.plot([series["density_removed"][c] for c in cuts], [series["learning_deficit"][c] for c in cuts],
