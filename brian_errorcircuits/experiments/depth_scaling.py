@@ -180,7 +180,7 @@ def run(params: dict, out_dir) -> dict:
 
 def _figures(summary, out_dir):
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(6, 4.5))
     for model, by_depth in summary["test_mse"].items():
         depths = [int(d) for d in by_depth]
         ratios = [np.asarray(by_depth[d]) / np.asarray(summary["untrained_test_mse"][model][d]) for d in by_depth]
@@ -191,8 +191,9 @@ def _figures(summary, out_dir):
     ax.set_ylim(1e-4, 2)  # a realizable 1-area teacher is learned to ~1e-14: show the range that matters
     ax.set_xticks([int(d) for d in summary["depths"]])
     ax.set_xlabel("number of areas")
-    ax.set_ylabel("test MSE / untrained (median, range; floor 1e-4)")
-    ax.legend()
+    ax.set_ylabel("test MSE / untrained twin\n(median and range over seeds)")
+    ax.set_title("values below 1e-4 are off the axis", fontsize=9)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out_dir / "test_error_vs_depth.png", dpi=120)
     plt.close(fig)
