@@ -19,6 +19,13 @@ def pyplot():
     return plt
 
 
+def save_figure(fig, path, dpi=120) -> None:
+    """Lay out ``fig``, write it to ``path`` and close it (experiments make many figures)."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+
+
 def raster(times, indices, ax=None, color=REPRESENTATION_COLOR, label=None, markersize=1.5):
     """Spike raster: ``times`` in seconds against neuron ``indices``."""
     if ax is None:

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams
 from ..closed_loop import closed_loop
-from ..plotting import circuit_rasters, pyplot
+from ..plotting import circuit_rasters, pyplot, save_figure
 from ..tasks.cartpole import (CartPolePlant, controller_policy, make_cartpole_data, run_policy,
                               sample_states, THETA_LIMIT_DEG, X_LIMIT_M)
 from .base import SPIKING_TRAINING, presentation_timing
@@ -157,9 +157,7 @@ def figures(params, summary, controller, trained, episode, area_names, out_dir):
     ax.set(xlabel="epoch", ylabel=f"failures in {params['episodes']} episodes", ylim=(-0.5, params["episodes"] + 0.5),
            title="episodes of up to " + ", ".join(map(str, summary["max_steps_per_epoch"])) + " steps")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / "failures.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "failures.png")
 
     step_s = 0.02  # gymnasium's tau: one cart-pole step
     fig, axes = plt.subplots(3, 1, figsize=(7, 6), sharex=True)
@@ -178,13 +176,10 @@ def figures(params, summary, controller, trained, episode, area_names, out_dir):
     axes[2].set_xlabel("time (s)")
     axes[0].legend(loc="upper right", fontsize=8)
     fig.suptitle("closed loop from the same start")
-    fig.tight_layout()
-    fig.savefig(out_dir / "trajectories.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "trajectories.png")
 
     if episode.spikes:
         window = (0.0, min(params["raster_window_s"], episode.steps * params["control_step_ms"] / 1000))
         fig = circuit_rasters(episode.spikes, area_names, window=window,
                               title="trained circuit in control (plasticity off)")
-        fig.savefig(out_dir / "raster_control.png", dpi=120)
-        plt.close(fig)
+        save_figure(fig, out_dir / "raster_control.png")

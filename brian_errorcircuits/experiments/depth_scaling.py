@@ -29,7 +29,7 @@ from ..baselines.ann import BackpropANN
 from ..baselines.dendritic_hpc import DendriticHPC
 from ..baselines.sacramento import Sacramento2018
 from ..connectome import load_table
-from ..plotting import pyplot
+from ..plotting import pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
 from .base import presentation_timing, write_json
 from .teacher_student import train_student
@@ -194,9 +194,7 @@ def _figures(summary, out_dir):
     ax.set_ylabel("test MSE / untrained twin\n(median and range over seeds)")
     ax.set_title("values below 1e-4 are off the axis", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "test_error_vs_depth.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "test_error_vs_depth.png")
     models = list(summary["weight_update_angle_deg"])
     if not models:
         return
@@ -209,6 +207,4 @@ def _figures(summary, out_dir):
         ax.set_xlabel("projection (input first)")
         ax.set_ylabel("degrees")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_dir / "weight_update_angles.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "weight_update_angles.png")

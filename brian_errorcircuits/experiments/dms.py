@@ -56,7 +56,7 @@ import brian2 as b2
 import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
-from ..plotting import circuit_rasters, learning_curves, pyplot, rate_trace
+from ..plotting import circuit_rasters, learning_curves, pyplot, rate_trace, save_figure
 from ..reference import mse
 from ..schedule import Schedule
 from ..tasks.dms import make_dms_trials
@@ -180,9 +180,7 @@ def figures(result, test, last_test: str, summary: dict, out_dir) -> None:
     ax_acc.set_ylim(0, 1.05)
     ax_acc.axhline(0.5, color="grey", linestyle=":")
     fig.suptitle("delayed match-to-sample")
-    fig.tight_layout()
-    fig.savefig(out_dir / "learning_curve.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "learning_curve.png")
 
     schedule = result.schedule
     duration = float(schedule.duration / b2.second)
@@ -205,13 +203,10 @@ def figures(result, test, last_test: str, summary: dict, out_dir) -> None:
         axes[0, column].axhline(1 if name == "match" else -1, color="black", linestyle="--", linewidth=0.8)
         axes[0, column].set_title(f"{name} trial (after training)")
     axes[1, 0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_dir / "rate_traces.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "rate_traces.png")
 
     if result.spikes:
         first, stop = min(s for s, _ in examples.values()), max(e for _, e in examples.values())
         fig = circuit_rasters(result.spikes, result.spec.area_names, window=(first * duration, stop * duration),
                               title="test trials after training (no target, no plasticity)")
-        fig.savefig(out_dir / "raster.png", dpi=120)
-        plt.close(fig)
+        save_figure(fig, out_dir / "raster.png")

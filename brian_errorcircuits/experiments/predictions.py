@@ -18,7 +18,7 @@ import numpy as np
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording, cosine
 from ..analysis import decoded_rates, rank_correlation
 from ..connectome import load_table
-from ..plotting import pyplot
+from ..plotting import pyplot, save_figure
 from ..reference import backprop_deltas, forward
 from ..tasks.teacher_student import make_teacher_student
 from .base import SPIKING_TRAINING, presentation_timing
@@ -364,9 +364,7 @@ def _report(results: dict, out_dir) -> None:
     ax.set_xlabel("partners' mean gain phi'")
     ax.set_ylabel("error response per top-down drive")
     ax.set_title("gain gating (area 1)")
-    fig.tight_layout()
-    fig.savefig(out_dir / "gain_gating.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "gain_gating.png")
     targeting = results["projection targeting"]
     fig, ax = plt.subplots(figsize=(4.5, 3.5))
     for key, label in (("value", "all top-down routes"), ("control_value", "routes that carry no error (control)")):
@@ -378,9 +376,7 @@ def _report(results: dict, out_dir) -> None:
     ax.set_ylabel("learning deficit (share of error reduction lost)")
     ax.set_title("projection targeting (7-area table)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "projection_targeting.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "projection_targeting.png")
 
 
 def _short(value):

@@ -20,7 +20,7 @@ import brian2 as b2
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
 from ..analysis import weight_update_angles
 from ..baselines.ann import BackpropANN
-from ..plotting import pyplot, circuit_rasters, learning_curves
+from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
 from .base import SPIKING_TRAINING, presentation_timing
 
@@ -135,9 +135,7 @@ def figures(params, student, curves, out_dir, title):
     fig, ax = plt.subplots(figsize=(5, 3.5))
     learning_curves(curves, ax=ax)
     ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(out_dir / "learning_curve.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "learning_curve.png")
     if not student.run.spikes:
         return
     schedule = student.run.schedule
@@ -148,8 +146,7 @@ def figures(params, student, curves, out_dir, title):
         fig = circuit_rasters(student.run.spikes, student.run.spec.area_names, window=window,
                               title=f"{'before' if when == 'start' else 'after'} training "
                                     f"(targets on, plasticity off)")
-        fig.savefig(out_dir / f"raster_{when}.png", dpi=120)
-        plt.close(fig)
+        save_figure(fig, out_dir / f"raster_{when}.png")
 
 
 def print_summary(summary):

@@ -47,7 +47,7 @@ import numpy as np
 from .. import ErrorCircuit, Recording
 from ..analysis import decoded_rates
 from ..baselines.ann import BackpropANN
-from ..plotting import circuit_rasters, learning_curves, pyplot
+from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.yinyang import CLASS_NAMES, YinYangData, yinyang_sets
 from .base import SPIKING_TRAINING, presentation_timing
 from .teacher_student import make_spec
@@ -196,9 +196,7 @@ def figures(params, result, data, predicted, curves, ann_curve, out_dir):
                     | {"ANN backprop, test": ann_curve}, ax=ax, ylabel="accuracy")
     ax.set_yscale("linear")
     ax.set_title(f"Yin-Yang {'-'.join(map(str, params['layers']))}")
-    fig.tight_layout()
-    fig.savefig(out_dir / "accuracy.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "accuracy.png")
 
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     for label, name in enumerate(CLASS_NAMES):
@@ -212,9 +210,7 @@ def figures(params, result, data, predicted, curves, ann_curve, out_dir):
     ax.set_ylabel("y")
     ax.legend(fontsize=7, loc="upper right")
     ax.set_title(f"test set after {params['epochs']} epochs")
-    fig.tight_layout()
-    fig.savefig(out_dir / "test_predictions.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "test_predictions.png")
 
     if not result.spikes:
         return
@@ -223,5 +219,4 @@ def figures(params, result, data, predicted, curves, ann_curve, out_dir):
     window = (first * duration, (first + params["raster_presentations"]) * duration)
     fig = circuit_rasters(result.spikes, result.spec.area_names, window=window,
                           title="trained network, test samples with targets on (plasticity off)")
-    fig.savefig(out_dir / "raster.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_dir / "raster.png")
