@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import brian2 as b2
@@ -78,7 +80,8 @@ class ErrorCircuit:
         Fixed top-down weights for ``feedback_alignment``, one matrix per
         ``spec.feedback_projections`` entry; random if omitted.
     build_dir : str, optional
-        Folder for ``cpp_standalone`` builds (a fresh temporary folder if None).
+        Folder for ``cpp_standalone`` builds; if None, a temporary folder of
+        this circuit's own, reused by its runs and deleted with the circuit.
     """
 
     def __init__(self, spec: CircuitSpec, weights=None, feedback_weights=None, build_dir=None):
@@ -115,7 +118,10 @@ class ErrorCircuit:
         gc.collect()
         saved_prefs = {name: b2.prefs[name] for name in _PREFS_SET}
         if standalone:
-            directory = self.build_dir or tempfile.mkdtemp(prefix="errorcircuits_standalone_")
+            if self.build_dir is None:
+                self.build_dir = tempfile.mkdtemp(prefix="errorcircuits_standalone_")
+                weakref.finalize(self, shutil.rmtree, self.build_dir, ignore_errors=True)
+            directory = self.build_dir
             b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
             b2.prefs["devices.cpp_standalone.extra_make_args_unix"] = [f"-j{len(os.sched_getaffinity(0))}"]
         else:

@@ -2,6 +2,9 @@
 
 Small networks, so each standalone build stays short; builds go to tmp_path.
 """
+import gc
+import os
+
 import brian2 as b2
 import numpy as np
 import pytest
@@ -39,3 +42,18 @@ def test_standalone_equals_cython(mode, tmp_path):
         np.testing.assert_array_equal(cython.spikes[key]["i"], standalone.spikes[key]["i"])
     for before, after in zip(standalone.weights_before, standalone.weights_after):
         assert np.abs(after - before).max() > 0, "plasticity acted in standalone"
+
+
+def test_own_build_folder_is_reused_and_removed_with_the_circuit():
+    """Without ``build_dir`` a circuit builds in one temporary folder of its own, gone with the circuit."""
+    spec = CircuitSpec(layers=(2, 2), mode="rate", seed=0, target="cpp_standalone")
+    circuit = ErrorCircuit(spec)
+    block = circuit.block(np.full((2, 2), 0.5), np.zeros((2, 2)), learning=True, duration=5 * b2.ms,
+                          settle=1 * b2.ms)
+    circuit.run(block)
+    folder = circuit.build_dir
+    circuit.run(block)
+    assert circuit.build_dir == folder and os.path.isdir(folder)
+    del circuit
+    gc.collect()
+    assert not os.path.exists(folder)
