@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .network import Recording
 from .reference import backprop_weight_updates
+from .spec import SpecError
 
 
 def angle_degrees(a, b) -> float:
@@ -34,22 +36,64 @@ def rank_correlation(a, b):
     return float(np.corrcoef(*ranks)[0, 1])
 
 
-def weight_update_angles(circuit, inputs, targets, **timing) -> list:
-    """Angle (degrees) between each projection's weight change and backprop's.
+def presentation_angles(spec, weights, changes, inputs, targets) -> np.ndarray:
+    """Angle (degrees) of each presentation's weight change to backprop's update for its sample.
 
-    The circuit learns over one block of presentations of (inputs, targets);
-    its weight change is compared with the summed backprop gradient at the
-    weights it started from.  The circuit's weights are restored afterwards,
-    so the measurement leaves a trained circuit as it was.
+    ``weights`` / ``changes``: per projection, arrays (presentations, n_target,
+    n_source) of the weights at the start of each presentation and how they
+    changed over it.  Returns an array (presentations, projections).
+
+    Per presentation, as MODEL.md section 4 and the original's protocol
+    measure it, not summed over samples: near a minimum the samples' gradients
+    nearly cancel in a sum, and the angle of the sum then measures the small
+    second-order effect of nudged presynaptic rates rather than the update.
+    """
+    inputs, targets = np.asarray(inputs, float), np.asarray(targets, float)
+    angles = np.empty((len(inputs), len(spec.projections)))
+    for i in range(len(inputs)):
+        gradients = backprop_weight_updates(spec, [W[i] for W in weights], inputs[i:i + 1], targets[i:i + 1])
+        angles[i] = [angle_degrees(change[i], g) for change, g in zip(changes, gradients)]
+    return angles
+
+
+def training_angles(result) -> dict:
+    """:func:`presentation_angles` of the presentations of ``result`` with plasticity on.
+
+    Returns {segment label: array (presentations, projections)}, segments in
+    schedule order (e.g. one per training epoch).  ``result`` must have
+    recorded weights once per presentation
+    (``Recording(weights=True, dt=schedule.duration)``).
+    """
+    schedule = result.schedule
+    samples = result.states.get("weights")
+    if samples is None or len(samples[0]) != len(schedule):
+        raise SpecError("weight-update angles need weights recorded once per presentation: "
+                        "Recording(weights=True, dt=<presentation duration>)")
+    starts = [np.concatenate([W, after[None]]) for W, after in zip(samples, result.weights_after)]
+    changes = [np.diff(W, axis=0) for W in starts]
+    segments = {}
+    for label in dict.fromkeys(schedule.labels[schedule.learning.astype(bool)]):
+        idx = schedule.indices(label)
+        idx = idx[schedule.learning[idx].astype(bool)]
+        segments[label] = presentation_angles(result.spec, [W[idx] for W in starts], [d[idx] for d in changes],
+                                              schedule.inputs[idx], schedule.targets[idx])
+    return segments
+
+
+def weight_update_angles(circuit, inputs, targets, **timing) -> list:
+    """Median over presentations of each projection's :func:`presentation_angles`.
+
+    The circuit learns over one block of presentations of (inputs, targets)
+    from its current weights, which are restored afterwards, so the
+    measurement leaves a trained circuit as it was.
     """
     start = [W.copy() for W in circuit.weights]
+    block = circuit.block(inputs, targets, learning=True, label="angle-probe", **timing)
     try:
-        result = circuit.run(circuit.block(inputs, targets, learning=True, label="angle-probe", **timing))
+        result = circuit.run(block, Recording(weights=True, dt=block.duration))
     finally:
         circuit.weights = start
-    gradients = backprop_weight_updates(circuit.spec, start, inputs, targets)
-    return [angle_degrees(after - before, g)
-            for after, before, g in zip(result.weights_after, start, gradients)]
+    return np.median(np.concatenate(list(training_angles(result).values())), axis=0).tolist()
 
 
 def _binned_rate(times, start: float, stop: float, bin_width: float, neurons: int):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis import angle_degrees
-from ..reference import backprop_weight_updates, forward, mse
+from ..analysis import presentation_angles
+from ..reference import forward, mse
 from ..spec import CircuitSpec
 
 
@@ -40,18 +40,34 @@ class OnlineLearner:
     def prepare(self, inputs) -> None:
         """Set up before training from the training inputs (no targets); nothing by default."""
 
-    def train(self, x_train, y_train, x_test, y_test, epochs: int, seed: int = 0) -> list:
-        """Test MSE before training and after each epoch of samples in random order."""
+    def train(self, x_train, y_train, x_test, y_test, epochs: int, seed: int = 0, angles: bool = False) -> list:
+        """Test MSE before training and after each epoch of samples in random order.
+
+        ``angles``: also keep, per epoch, every sample's forward-weight change's
+        angle to backprop's (:func:`~brian_errorcircuits.analysis.presentation_angles`)
+        in ``epoch_angles`` (one array (samples, projections) per epoch).
+        """
         self.prepare(x_train)
         rng = np.random.default_rng(seed)
         curve = [mse(self.predict(x_test), y_test)]
+        self.epoch_angles = []
         for _ in range(epochs):
+            epoch = []
             for i in rng.permutation(len(x_train)):
+                before = [W.copy() for W in self.weights] if angles else None
                 self.learn(x_train[i:i + 1], y_train[i:i + 1])
+                if angles:
+                    epoch.append(presentation_angles(
+                        self.spec, [W[None] for W in before], [(W - B)[None] for W, B in zip(self.weights, before)],
+                        x_train[i:i + 1], y_train[i:i + 1])[0])
+            if angles:
+                self.epoch_angles.append(np.array(epoch))
             curve.append(mse(self.predict(x_test), y_test))
         return curve
 
     def update_angles(self, inputs, targets) -> list:
-        """Angle (degrees) of each projection's update to backprop's, at the current weights."""
-        gradients = backprop_weight_updates(self.spec, self.weights, inputs, targets)
-        return [angle_degrees(dW, g) for dW, g in zip(self.weight_updates(inputs, targets), gradients)]
+        """Median over samples of each projection's update angle to backprop's, at the current weights."""
+        weights = [np.broadcast_to(W, (len(inputs), *W.shape)) for W in self.weights]
+        changes = [np.stack(d) for d in zip(*(self.weight_updates(inputs[i:i + 1], targets[i:i + 1])
+                                              for i in range(len(inputs))))]
+        return np.median(presentation_angles(self.spec, weights, changes, inputs, targets), axis=0).tolist()

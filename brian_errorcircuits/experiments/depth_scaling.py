@@ -24,14 +24,14 @@ import brian2 as b2
 import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams
-from ..analysis import weight_update_angles
+from ..analysis import training_angles
 from ..baselines.ann import BackpropANN
 from ..baselines.dendritic_hpc import DendriticHPC
 from ..baselines.sacramento import Sacramento2018
 from ..connectome import load_table
 from ..plotting import pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
-from .base import presentation_timing, write_json
+from .base import write_json
 from .teacher_student import train_student
 
 QUESTION = "Does the error-neuron circuit keep learning as cortical areas (with skip connections) are added?"
@@ -71,6 +71,10 @@ BASELINES = {
 }
 
 
+#: version of what a saved run holds; runs saved in another format are run again
+RUN_FORMAT = 2
+
+
 def shape(depth: int) -> tuple:
     """Input size first: depth 3 -> (8, 4, 2, 1)."""
     return tuple(2 ** k for k in range(depth, -1, -1))
@@ -99,7 +103,13 @@ def make_spec(params: dict, depth: int, model: str, seed: int) -> CircuitSpec:
 
 
 def run_one(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
-    """Train one model at one depth; its test error before/after and weight-update angles."""
+    """Train one model at one depth: its test error per epoch and its weight-update angles.
+
+    Angles are taken per training presentation (each presentation's weight
+    change against backprop's update for that sample, at the weights it
+    started from), summarised per projection by their median over all of
+    training and per epoch.
+    """
     spec = make_spec(params, depth, model, seed).validate()
     wiring = [(p.source, p.target, p.density) for p in spec.projections]
     data = make_teacher_student(spec.layers, params["n_train"], params["n_probe"], params["n_test"],
@@ -109,15 +119,17 @@ def run_one(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
         extra = {"lr_interneuron": params["sacramento_interneuron_lr"],
                  "lr_apical": params["sacramento_interneuron_lr"]} if model == "sacramento2018" else {}
         learner = learner_class(spec, ErrorCircuit(spec).weights, params[lr_name], **extra)
-        learner.prepare(data.x_train)
-        angles = learner.update_angles(data.x_val, data.y_val)
-        curve = learner.train(data.x_train, data.y_train, data.x_test, data.y_test, params["rate_epochs"], seed=seed)
-        return {"initial": curve[0], "final": curve[-1], "angles_deg": angles, "curve": curve}
-    p = model_params(params, model, seed)
-    angles = weight_update_angles(ErrorCircuit(spec), data.x_val, data.y_val, **presentation_timing(p))
-    student = train_student(p, data, out_dir=out_dir / f"{model}-d{depth}", spec=spec)
-    return {"initial": student.test_mse[0], "final": student.test_mse[-1], "angles_deg": angles,
-            "curve": student.test_mse}
+        curve = learner.train(data.x_train, data.y_train, data.x_test, data.y_test, params["rate_epochs"],
+                              seed=seed, angles=True)
+        epoch_angles = learner.epoch_angles
+    else:
+        student = train_student(model_params(params, model, seed), data, out_dir=out_dir / f"{model}-d{depth}",
+                                spec=spec)
+        curve = student.test_mse
+        epoch_angles = list(training_angles(student.run).values())
+    return {"initial": curve[0], "final": curve[-1], "curve": curve,
+            "angles_deg": np.median(np.concatenate(epoch_angles), axis=0).tolist(),
+            "angles_by_epoch_deg": [np.median(a, axis=0).tolist() for a in epoch_angles]}
 
 
 def saved_or_new_run(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
@@ -130,11 +142,12 @@ def saved_or_new_run(params: dict, depth: int, model: str, seed: int, out_dir) -
     run_params = {k: v for k, v in params.items() if k not in ("depths", "seeds", "models", "seed")}
     if path.exists():
         saved = json.loads(path.read_text())
-        if all(json.loads(json.dumps(run_params.get(k))) == v for k, v in saved["params"].items()):
+        if saved.get("format") == RUN_FORMAT and all(
+                json.loads(json.dumps(run_params.get(k))) == v for k, v in saved["params"].items()):
             return saved["result"]
     result = run_one(params, depth, model, seed, out_dir)
     path.parent.mkdir(exist_ok=True)
-    write_json(path, {"params": run_params, "result": result})
+    write_json(path, {"format": RUN_FORMAT, "params": run_params, "result": result})
     return result
 
 
@@ -167,7 +180,10 @@ def run(params: dict, out_dir) -> dict:
         "final_over_untrained_median": {
             m: {d: float(np.median(ratios)) for d, ratios in by_depth.items()}
             for m, by_depth in per_run(lambda r: r["final"] / r["initial"]).items()},
-        "weight_update_angle_deg": per_run(lambda r: r["angles_deg"], [m for m in params["models"] if m != "ann"]),
+        # per projection (spec order, input first): median over presentations of the per-presentation angle
+        "weight_update_angle_deg": per_run(lambda r: r["angles_deg"]),
+        "weight_update_angle_first_epoch_deg": per_run(lambda r: r["angles_by_epoch_deg"][0]),
+        "weight_update_angle_last_epoch_deg": per_run(lambda r: r["angles_by_epoch_deg"][-1]),
         "seed": params["seed"],
         "wall_time_s": time.perf_counter() - start,
     }
@@ -195,16 +211,20 @@ def _figures(summary, out_dir):
     ax.set_title("values below 1e-4 are off the axis", fontsize=9)
     ax.legend(fontsize=8)
     save_figure(fig, out_dir / "test_error_vs_depth.png")
-    models = list(summary["weight_update_angle_deg"])
+    models = [m for m in summary["models"] if m != "ann"]  # the ANN's angles are 0 by construction
     if not models:
         return
-    fig, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 3.5), squeeze=False)
-    for ax, model in zip(axes[0], models):
-        for depth, runs in summary["weight_update_angle_deg"][model].items():
-            angles = np.asarray(runs)  # seeds x projections
-            ax.plot(np.arange(angles.shape[1]), np.median(angles, axis=0), marker="o", label=f"{depth} areas")
-        ax.set_title(f"{model}: angle to backprop (untrained)")
-        ax.set_xlabel("projection (input first)")
-        ax.set_ylabel("degrees")
-        ax.legend(fontsize=7)
+    rows = (("weight_update_angle_first_epoch_deg", "first epoch"), ("weight_update_angle_deg", "all of training"))
+    fig, axes = plt.subplots(len(rows), len(models), figsize=(4.5 * len(models), 3.2 * len(rows)),
+                             squeeze=False, sharey=True)
+    for (key, when), row in zip(rows, axes):
+        for ax, model in zip(row, models):
+            for depth, runs in summary[key][model].items():
+                angles = np.asarray(runs)  # seeds x projections
+                ax.plot(np.arange(angles.shape[1]), np.median(angles, axis=0), marker="o", label=f"{depth} areas")
+            ax.axhline(30, color="grey", lw=0.8, ls=":")
+            ax.set_title(f"{model}, {when}", fontsize=9)
+            ax.set_xlabel("projection (input first)")
+            ax.set_ylabel("angle to backprop (degrees)\nmedian over presentations")
+    axes[0, 0].legend(fontsize=7)
     save_figure(fig, out_dir / "weight_update_angles.png")

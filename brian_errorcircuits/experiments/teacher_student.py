@@ -16,9 +16,10 @@ from __future__ import annotations
 import time
 
 import brian2 as b2
+import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
-from ..analysis import weight_update_angles
+from ..analysis import training_angles, weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
@@ -60,11 +61,16 @@ def make_spec(params: dict, frozen_hidden: bool = False) -> CircuitSpec:
 
 
 def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None, spec=None):
-    """Train one student (``spec``, or the layered one of ``params``); spikes of the probes kept."""
+    """Train one student (``spec``, or the layered one of ``params``).
+
+    Kept: spikes of the probes, and weights once per presentation (for
+    :func:`~brian_errorcircuits.analysis.training_angles`).
+    """
     spec = spec if spec is not None else make_spec(params, frozen_hidden)
     standalone = out_dir is not None and params["target"] == "cpp_standalone"
     circuit = ErrorCircuit(spec, build_dir=str(out_dir / "build") if standalone else None)
-    recording = Recording(spikes=params["mode"] == "spiking", spike_segments=("probe-start", "probe-end"))
+    recording = Recording(spikes=params["mode"] == "spiking", spike_segments=("probe-start", "probe-end"),
+                          weights=True, dt=params["duration_ms"] * b2.ms)
     return circuit.train(
         data.x_train, data.y_train, data.x_test, data.y_test, params["epochs"],
         probe=probe_set(params, data), recording=recording, **presentation_timing(params),
@@ -85,6 +91,7 @@ def run(params: dict, out_dir) -> dict:
     angles = weight_update_angles(untrained, *probe_set(params, data), **presentation_timing(params))
     print("  training the student", flush=True)
     student = train_student(params, data, out_dir=out_dir)
+    projection_names = [f"{p.source}->{p.target}" for p in untrained.spec.projections]
     ann = BackpropANN(untrained.spec, untrained.weights, params["ann_lr"])
     curves = {f"{params['mode']} student": student.test_mse,
               "ANN, backprop": ann.train(data.x_train, data.y_train, data.x_test, data.y_test,
@@ -101,8 +108,10 @@ def run(params: dict, out_dir) -> dict:
         "test_mse_per_epoch": student.test_mse,
         "final_over_initial": student.test_mse[-1] / student.test_mse[0],
         "bp_cosine": alignment_by_name(student),
-        "weight_update_angle_deg_start": {f"{p.source}->{p.target}": a
-                                          for p, a in zip(untrained.spec.projections, angles)},
+        "weight_update_angle_deg_start": dict(zip(projection_names, angles)),
+        "weight_update_angle_deg_per_epoch": {
+            name: [float(np.median(a[:, j])) for a in training_angles(student.run).values()]
+            for j, name in enumerate(projection_names)},
         "ann_final_test_mse": curves["ANN, backprop"][-1],
         "simulated_time_s": float(student.run.schedule.total_time / b2.second),
         "seed": params["seed"],
@@ -159,7 +168,9 @@ def print_summary(summary):
         print(f"  ANN trained with backprop: {summary['ann_final_test_mse']:.4f}")
     if "weight_update_angle_deg_start" in summary:
         text = ", ".join(f"{k} {v:.1f}" for k, v in summary["weight_update_angle_deg_start"].items())
-        print(f"  weight-update angle to backprop, untrained (degrees): {text}")
+        print(f"  weight-update angle to backprop, untrained (degrees, median over presentations): {text}")
+        last = ", ".join(f"{k} {v[-1]:.1f}" for k, v in summary["weight_update_angle_deg_per_epoch"].items())
+        print(f"  ... in the last training epoch: {last}")
     for when, values in summary["bp_cosine"].items():
         text = ", ".join(f"{area} {'-' if value is None else f'{value:.3f}'}" for area, value in values.items())
         print(f"  cosine(error neurons, backprop) at {when}: {text}")
