@@ -212,8 +212,8 @@ class ErrorCircuit:
         return {k: cosine(result.err_avg[k][idx], deltas[k]) for k in range(1, self.spec.n_areas)}
 
     def train(self, x_train, y_train, x_test, y_test, epochs: int, *, duration=200 * b2.ms,
-              settle=50 * b2.ms, probe=None, shuffle=True, recording: Recording = Recording(),
-              report=True) -> "TrainingResult":
+              settle=50 * b2.ms, probe=None, shuffle=True, lr_factors=None,
+              recording: Recording = Recording(), report=True) -> "TrainingResult":
         """Train online for ``epochs`` over (x_train, y_train), all in one simulation.
 
         Before and after each epoch a test block (no target, no plasticity)
@@ -221,7 +221,12 @@ class ErrorCircuit:
         plasticity at the start and end, whose error signals are compared with
         exact backprop.  Segments are labelled ``test-E``, ``train-E``,
         ``probe-start`` and ``probe-end`` (for ``recording.spike_segments``).
+        ``lr_factors`` (one per epoch, default all 1) scale the learning rates
+        epoch by epoch, e.g. to anneal them.
         """
+        lr_factors = np.ones(epochs) if lr_factors is None else np.asarray(lr_factors, float)
+        if lr_factors.shape != (epochs,):
+            raise SpecError(f"lr_factors needs one factor per epoch ({epochs}), got shape {lr_factors.shape}")
         rng = np.random.default_rng(self.spec.seed + 1)
         timing = dict(duration=duration, settle=settle)
         x_train, y_train = np.asarray(x_train, float), np.asarray(y_train, float)
@@ -230,7 +235,7 @@ class ErrorCircuit:
             schedule = self.block(*probe, label="probe-start", **timing) + schedule
         for epoch in range(1, epochs + 1):
             order = rng.permutation(len(x_train)) if shuffle else np.arange(len(x_train))
-            schedule = schedule + self.block(x_train[order], y_train[order], learning=True,
+            schedule = schedule + self.block(x_train[order], y_train[order], learning=lr_factors[epoch - 1],
                                              label=f"train-{epoch}", **timing)
             schedule = schedule + self.block(x_test, label=f"test-{epoch}", **timing)
         if probe is not None:

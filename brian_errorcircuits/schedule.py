@@ -27,7 +27,9 @@ class Schedule:
     targets : ndarray, shape (P, n_output)
         Target rates in phi's range; ignored where ``target_on`` is False.
     target_on : ndarray of bool, shape (P,)
-    learning : ndarray of bool, shape (P,)
+    learning : ndarray of float, shape (P,)
+        Plasticity per presentation: 0 off, 1 at the circuit's learning
+        rates, other non-negative values scale them (learning-rate schedules).
     labels : ndarray of str, shape (P,)
         Segment names (e.g. ``'train-3'``, ``'test-3'``) to find results by.
     duration : Quantity
@@ -60,9 +62,10 @@ class Schedule:
         """One block of presentations; ``targets=None`` presents no target.
 
         ``target_on`` (one bool per presentation; default: all on when targets
-        are given) and ``learning`` (one bool, or one per presentation) let a
-        block be a sequence in which only some presentations carry a target or
-        plasticity, e.g. the trials of a memory task.
+        are given) and ``learning`` (one bool or non-negative factor, or one
+        per presentation) let a block be a sequence in which only some
+        presentations carry a target or plasticity, e.g. the trials of a memory
+        task; a factor other than 1 scales the learning rates (``True`` = 1).
         """
         inputs = _finite_2d("inputs", inputs)
         n = len(inputs)
@@ -80,7 +83,7 @@ class Schedule:
             target_on = np.ones(n, bool) if target_on is None else _flags("target_on", target_on, n)
         _check_timing(duration, settle)
         return cls(
-            inputs, targets, target_on, _flags("learning", learning, n), np.full(n, label, dtype=object),
+            inputs, targets, target_on, _learning_factors(learning, n), np.full(n, label, dtype=object),
             duration, settle,
         )
 
@@ -145,6 +148,19 @@ def _flags(name, values, n: int) -> np.ndarray:
     if flags.shape != (n,) or not np.isin(flags, (0, 1)).all():
         raise SpecError(f"{name} must be one bool or {n} bools (one per presentation), got {values!r}")
     return flags.astype(bool)
+
+
+def _learning_factors(values, n: int) -> np.ndarray:
+    """One learning-rate factor per presentation from a bool / factor or a sequence of n of them."""
+    try:
+        factors = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        factors = None
+    if factors is None or factors.ndim > 1 or (factors.ndim == 1 and factors.shape != (n,)) \
+            or not np.all(np.isfinite(factors)) or np.any(factors < 0):
+        raise SpecError(f"learning must be one bool or factor >= 0, or {n} of them (one per presentation), "
+                        f"got {values!r}")
+    return np.broadcast_to(factors, (n,)).copy()
 
 
 def _check_timing(duration, settle):

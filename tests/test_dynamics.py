@@ -9,6 +9,7 @@ import pytest
 
 from brian_errorcircuits import CircuitSpec, ErrorCircuit, NeuronParams, Recording, cosine
 from brian_errorcircuits.reference import RateReference, backprop_deltas
+from brian_errorcircuits.spec import SpecError
 
 RATE_LAYERS = (4, 7, 5, 3)
 
@@ -31,7 +32,7 @@ def test_rate_mode_matches_numpy_reference(feedback, prospective, target, tau_in
     """Same weights, inputs and dt: voltages and weights agree step for step.
 
     1200 steps (6 presentations of 20 ms at dt = 0.1 ms), plasticity on for
-    the first four, a target on for five: relative error <= 1e-6 (observed
+    the first four (learning-rate factors 1, 0.5, 2, 1), a target on for five: relative error <= 1e-6 (observed
     ~1e-15: the same arithmetic in another order).
     """
     spec = rate_spec(feedback=feedback, neuron=NeuronParams(prospective=prospective, tau_input=tau_input),
@@ -39,7 +40,7 @@ def test_rate_mode_matches_numpy_reference(feedback, prospective, target, tau_in
     circuit = ErrorCircuit(spec)
     x, y = samples(6, spec)
     timing = dict(duration=20 * b2.ms, settle=5 * b2.ms)
-    schedule = (circuit.block(x[:4], y[:4], learning=True, **timing)
+    schedule = (circuit.block(x[:4], y[:4], learning=[1, 0.5, 2, 1], **timing)
                 + circuit.block(x[4:5], y[4:5], **timing) + circuit.block(x[5:], **timing))
     reference = RateReference(spec, circuit.weights, circuit.feedback_weights)
     result = circuit.run(schedule, Recording(variables=("u_P", "u_E"), dt=spec.dt))
@@ -114,6 +115,13 @@ def test_spiking_circuit_learns_end_to_end():
     training = ErrorCircuit(spec).train(data.x_train, data.y_train, data.x_test, data.y_test, epochs=3,
                                         report=False)
     assert training.test_mse[-1] <= 0.3 * training.test_mse[0], training.test_mse
+
+
+def test_train_needs_one_learning_rate_factor_per_epoch():
+    spec = rate_spec()
+    x, y = samples(2, spec)
+    with pytest.raises(SpecError, match="one factor per epoch"):
+        ErrorCircuit(spec).train(x, y, x, y, epochs=3, lr_factors=[1.0, 0.5], report=False)
 
 
 def test_zero_learning_rate_leaves_weights_bit_identical():

@@ -169,9 +169,17 @@ def test_block_with_per_presentation_target_and_learning():
     np.testing.assert_array_equal(s.targets, y)
 
 
-@pytest.mark.parametrize("name, value", [("target_on", [True, False]), ("learning", [1, 0, 2, 0]),
-                                         ("learning", [[True] * 4])])
-def test_per_presentation_flags_need_one_bool_each(name, value):
+def test_learning_factors_scale_plasticity_per_presentation():
+    s = Schedule.block(*data(4), learning=[1, 0, 2.5, 0.5])
+    np.testing.assert_array_equal(s.learning, [1, 0, 2.5, 0.5])
+    np.testing.assert_array_equal(Schedule.block(*data(3), learning=0.25).learning, [0.25] * 3)
+
+
+@pytest.mark.parametrize("name, value", [("target_on", [True, False]), ("target_on", [1, 0, 2, 0]),
+                                         ("learning", [1, 0]), ("learning", [[True] * 4]),
+                                         ("learning", [1, -0.5, 0, 0]), ("learning", [1, np.nan, 0, 0]),
+                                         ("learning", "fast")])
+def test_per_presentation_flags_need_one_valid_value_each(name, value):
     with pytest.raises(SpecError, match=name):
         Schedule.block(*data(4), **{name: value})
 
