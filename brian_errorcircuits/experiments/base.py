@@ -19,6 +19,17 @@ SPIKING_TRAINING = {
 }
 
 
+def lr_factor(params: dict, epoch: int) -> float:
+    """Learning-rate factor of training epoch ``epoch`` (1, 2, ...): 1 / (1 + lr_decay (epoch - 1)).
+
+    Annealing shrinks the noise that online updates from spiking error
+    signals leave in the weights; ``lr_decay`` = 0 keeps the rate constant.
+    """
+    if params["lr_decay"] < 0:
+        raise SystemExit(f"lr_decay={params['lr_decay']}: must be >= 0")
+    return 1.0 / (1.0 + params["lr_decay"] * (epoch - 1))
+
+
 def presentation_timing(params: dict) -> dict:
     """``duration`` and ``settle`` of every presentation, from ``duration_ms`` / ``settle_ms``."""
     import brian2 as b2

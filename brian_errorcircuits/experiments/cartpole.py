@@ -34,7 +34,7 @@ from ..closed_loop import closed_loop
 from ..plotting import circuit_rasters, pyplot, save_figure
 from ..tasks.cartpole import (CartPolePlant, controller_policy, make_cartpole_data, run_policy,
                               sample_states, THETA_LIMIT_DEG, X_LIMIT_M)
-from .base import SPIKING_TRAINING, presentation_timing
+from .base import SPIKING_TRAINING, lr_factor, presentation_timing
 
 QUESTION = "Can a spiking error-neuron circuit balance a cart-pole after learning a linear controller's force?"
 
@@ -51,6 +51,7 @@ DEFAULTS = {
     "seed": 0,
     "hidden": 4,
     "epochs": 5,
+    "lr_decay": 0.0,  # learning rate of epoch e: eta_hz / (1 + lr_decay (e - 1))
     "n_train": 500,
     "n_test": 100,
     "neurons_per_unit": 100,  # output noise in closed loop: sd 13 N with 50, 9 N with 100
@@ -106,7 +107,8 @@ def run(params: dict, out_dir) -> dict:
         if epoch > 0:  # one training run per epoch, so that the closed loop can test each epoch's weights
             order = rng.permutation(len(data.x_train))
             training = circuit.train(data.x_train[order], data.y_train[order], data.x_test, data.y_test, 1,
-                                     shuffle=False, report=False, **presentation_timing(params))
+                                     shuffle=False, lr_factors=[lr_factor(params, epoch)], report=False,
+                                     **presentation_timing(params))
             test_mse += training.test_mse if epoch == 1 else training.test_mse[1:]
         last = epoch == params["epochs"]
         full = last or epoch == 0

@@ -49,7 +49,7 @@ from ..analysis import decoded_rates
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.yinyang import CLASS_NAMES, YinYangData, yinyang_sets
-from .base import SPIKING_TRAINING, presentation_timing
+from .base import SPIKING_TRAINING, lr_factor, presentation_timing
 from .teacher_student import make_spec
 
 QUESTION = "Can a spiking error-neuron circuit learn Yin-Yang classification (3 classes) with local plasticity?"
@@ -65,6 +65,7 @@ DEFAULTS = {
     "target": "cpp_standalone",
     "seed": 0,
     "epochs": 8,
+    "lr_decay": 0.0,  # learning rate of epoch e: eta_hz / (1 + lr_decay (e - 1))
     "n_train": 5000,
     "n_train_eval": 300,
     "n_val": 1000,
@@ -102,7 +103,7 @@ def training_schedule(circuit, params, data, rng):
     for epoch in range(params["epochs"] + 1):
         if epoch > 0:
             order = rng.permutation(len(data.x_train))
-            blocks.append(circuit.block(data.x_train[order], targets[order], learning=True,
+            blocks.append(circuit.block(data.x_train[order], targets[order], learning=lr_factor(params, epoch),
                                         label=f"train-{epoch}", **timing))
         blocks += [circuit.block(inputs, label=f"{name}-{epoch}", **timing) for name, inputs in evaluation]
     shown = params["raster_presentations"]
