@@ -9,14 +9,26 @@ from .spec import SpecError
 
 
 def angle_degrees(a, b) -> float:
-    """Angle between two arrays seen as vectors (90 if either is zero)."""
+    """Angle between two arrays seen as vectors (NaN, undefined, if either is zero)."""
     a, b = np.ravel(a).astype(float), np.ravel(b).astype(float)
     norm_a, norm_b = np.linalg.norm(a), np.linalg.norm(b)
     if norm_a == 0 or norm_b == 0:
-        return 90.0
+        return float("nan")
     a, b = a / norm_a, b / norm_b
     # 2 atan2(|a - b|, |a + b|) stays accurate near 0 and 180 degrees, unlike arccos
     return float(np.degrees(2 * np.arctan2(np.linalg.norm(a - b), np.linalg.norm(a + b))))
+
+
+def angle_medians(angles) -> list:
+    """Per projection, the median of an array (presentations, projections) of angles.
+
+    Undefined angles (NaN: no weight change or no gradient, e.g. once a
+    circuit has learned its task to rounding error) are left out; a
+    projection without any defined angle gives None.
+    """
+    angles = np.asarray(angles, float)
+    defined = ~np.isnan(angles)
+    return [float(np.median(column[ok])) if ok.any() else None for column, ok in zip(angles.T, defined.T)]
 
 
 def rank_correlation(a, b):
@@ -93,7 +105,7 @@ def weight_update_angles(circuit, inputs, targets, **timing) -> list:
         result = circuit.run(block, Recording(weights=True, dt=block.duration))
     finally:
         circuit.weights = start
-    return np.median(np.concatenate(list(training_angles(result).values())), axis=0).tolist()
+    return angle_medians(np.concatenate(list(training_angles(result).values())))
 
 
 def _binned_rate(times, start: float, stop: float, bin_width: float, neurons: int):

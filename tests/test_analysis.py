@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from brian_errorcircuits import CircuitSpec, ErrorCircuit, Recording
-from brian_errorcircuits.analysis import angle_degrees, rank_correlation, training_angles, weight_update_angles
+from brian_errorcircuits.analysis import angle_degrees, angle_medians, rank_correlation, training_angles, weight_update_angles
 from brian_errorcircuits.baselines.ann import BackpropANN
 from brian_errorcircuits.reference import forward
 from brian_errorcircuits.spec import SpecError
@@ -15,7 +15,12 @@ def test_angle_degrees():
     assert angle_degrees([1, 0], [0, 2]) == pytest.approx(90)
     assert angle_degrees([1, 1], [2, 2]) == pytest.approx(0, abs=1e-6)
     assert angle_degrees([1, 0], [-1, 0]) == pytest.approx(180)
-    assert angle_degrees([0, 0], [1, 0]) == 90
+    assert np.isnan(angle_degrees([0, 0], [1, 0]))
+
+
+def test_angle_medians_leave_out_undefined_angles():
+    angles = [[10.0, np.nan], [30.0, np.nan], [np.nan, np.nan], [20.0, np.nan]]
+    assert angle_medians(angles) == [20.0, None]
 
 
 def angles_for(feedback, error_scale=1.0):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis import presentation_angles
+from ..analysis import angle_medians, presentation_angles
 from ..reference import forward, mse
 from ..spec import CircuitSpec
 
@@ -70,4 +70,4 @@ class OnlineLearner:
         weights = [np.broadcast_to(W, (len(inputs), *W.shape)) for W in self.weights]
         changes = [np.stack(d) for d in zip(*(self.weight_updates(inputs[i:i + 1], targets[i:i + 1])
                                               for i in range(len(inputs))))]
-        return np.median(presentation_angles(self.spec, weights, changes, inputs, targets), axis=0).tolist()
+        return angle_medians(presentation_angles(self.spec, weights, changes, inputs, targets))

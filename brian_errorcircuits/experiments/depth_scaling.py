@@ -24,7 +24,7 @@ import brian2 as b2
 import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams
-from ..analysis import training_angles
+from ..analysis import angle_medians, training_angles
 from ..baselines.ann import BackpropANN
 from ..baselines.dendritic_hpc import DendriticHPC
 from ..baselines.sacramento import Sacramento2018
@@ -128,8 +128,8 @@ def run_one(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
         curve = student.test_mse
         epoch_angles = list(training_angles(student.run).values())
     return {"initial": curve[0], "final": curve[-1], "curve": curve,
-            "angles_deg": np.median(np.concatenate(epoch_angles), axis=0).tolist(),
-            "angles_by_epoch_deg": [np.median(a, axis=0).tolist() for a in epoch_angles]}
+            "angles_deg": angle_medians(np.concatenate(epoch_angles)),
+            "angles_by_epoch_deg": [angle_medians(a) for a in epoch_angles]}
 
 
 def saved_or_new_run(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
@@ -220,8 +220,9 @@ def _figures(summary, out_dir):
     for (key, when), row in zip(rows, axes):
         for ax, model in zip(row, models):
             for depth, runs in summary[key][model].items():
-                angles = np.asarray(runs)  # seeds x projections
-                ax.plot(np.arange(angles.shape[1]), np.median(angles, axis=0), marker="o", label=f"{depth} areas")
+                angles = np.asarray(runs, float)  # seeds x projections; NaN where undefined
+                ax.plot(np.arange(angles.shape[1]), np.asarray(angle_medians(angles), float), marker="o",
+                        label=f"{depth} areas")
             ax.axhline(30, color="grey", lw=0.8, ls=":")
             ax.set_title(f"{model}, {when}", fontsize=9)
             ax.set_xlabel("projection (input first)")

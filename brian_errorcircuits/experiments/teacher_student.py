@@ -16,10 +16,9 @@ from __future__ import annotations
 import time
 
 import brian2 as b2
-import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
-from ..analysis import training_angles, weight_update_angles
+from ..analysis import angle_medians, training_angles, weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
@@ -109,9 +108,8 @@ def run(params: dict, out_dir) -> dict:
         "final_over_initial": student.test_mse[-1] / student.test_mse[0],
         "bp_cosine": alignment_by_name(student),
         "weight_update_angle_deg_start": dict(zip(projection_names, angles)),
-        "weight_update_angle_deg_per_epoch": {
-            name: [float(np.median(a[:, j])) for a in training_angles(student.run).values()]
-            for j, name in enumerate(projection_names)},
+        "weight_update_angle_deg_per_epoch": dict(zip(projection_names, zip(
+            *(angle_medians(a) for a in training_angles(student.run).values())))),
         "ann_final_test_mse": curves["ANN, backprop"][-1],
         "simulated_time_s": float(student.run.schedule.total_time / b2.second),
         "seed": params["seed"],
@@ -167,9 +165,11 @@ def print_summary(summary):
     if "ann_final_test_mse" in summary:
         print(f"  ANN trained with backprop: {summary['ann_final_test_mse']:.4f}")
     if "weight_update_angle_deg_start" in summary:
-        text = ", ".join(f"{k} {v:.1f}" for k, v in summary["weight_update_angle_deg_start"].items())
+        text = ", ".join(f"{k} {v}" if v is None else f"{k} {v:.1f}"
+                         for k, v in summary["weight_update_angle_deg_start"].items())
         print(f"  weight-update angle to backprop, untrained (degrees, median over presentations): {text}")
-        last = ", ".join(f"{k} {v[-1]:.1f}" for k, v in summary["weight_update_angle_deg_per_epoch"].items())
+        last = ", ".join(f"{k} {v[-1]}" if v[-1] is None else f"{k} {v[-1]:.1f}"
+                         for k, v in summary["weight_update_angle_deg_per_epoch"].items())
         print(f"  ... in the last training epoch: {last}")
     for when, values in summary["bp_cosine"].items():
         text = ", ".join(f"{area} {'-' if value is None else f'{value:.3f}'}" for area, value in values.items())
