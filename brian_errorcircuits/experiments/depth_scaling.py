@@ -222,7 +222,7 @@ def _figures(summary, out_dir):
             for depth, runs in summary[key][model].items():
                 angles = np.asarray(runs, float)  # seeds x projections; NaN where undefined
                 ax.plot(np.arange(angles.shape[1]), np.asarray(angle_medians(angles), float), marker="o",
-                        label=f"{depth} areas")
+                        label=f"{depth} area{'' if depth == '1' else 's'}")
             ax.axhline(30, color="grey", lw=0.8, ls=":")
             ax.set_title(f"{model}, {when}", fontsize=9)
             ax.set_xlabel("projection (input first)")
