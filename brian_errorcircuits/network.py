@@ -217,7 +217,7 @@ def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, namespace: dict
     connections = []
     for k, group in enumerate(built.areas):
         act = eq.ACTIVATIONS[p.output_activation if k == spec.n_areas else p.activation]
-        kinds = [("P", "input" if k == 0 else "representation", p.n_rep)]
+        kinds = [("P", "input", p.input_neurons) if k == 0 else ("P", "representation", p.n_rep)]
         if k > 0:
             kinds.append(("E", "error", 2 * p.n_err))
         for pop, kind, size in kinds:

@@ -50,6 +50,9 @@ class NeuronParams:
     # spiking mode only
     n_rep: int = 50  #: spiking neurons per representation unit
     n_err: int = 50  #: spiking neurons per error unit and sign (+ and - populations)
+    #: spiking neurons per input unit; None: n_rep.  Input neurons only feed their unit's
+    #: trace, so a large input population sharpens the input at little cost
+    n_input: int | None = None
     rate_max: Quantity = unit_default(100 * Hz)  #: rate of a representation neuron at the top of phi's range
     rate_err: Quantity = unit_default(400 * Hz)  #: rate of an error neuron per unit of signed error (errors are ~0.01-0.3)
     tau_syn: Quantity = unit_default(10 * ms)  #: synaptic filter of every spike train
@@ -69,13 +72,20 @@ class NeuronParams:
             value = getattr(self, name)
             if value not in ACTIVATIONS:
                 raise SpecError(f"{name}={value!r} is unknown; choose one of {sorted(ACTIVATIONS)}")
-        for name in ("n_rep", "n_err"):
+        for name in ("n_rep", "n_err", "n_input"):
             value = getattr(self, name)
+            if name == "n_input" and value is None:
+                continue
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise SpecError(f"{name}={value!r}: a population needs at least 1 neuron")
         if not np.isfinite(self.lateral_weight):
             raise SpecError(f"lateral_weight={self.lateral_weight!r} is not finite")
         return self
+
+    @property
+    def input_neurons(self) -> int:
+        """Spiking neurons per input unit."""
+        return self.n_rep if self.n_input is None else self.n_input
 
     @property
     def basal_fraction(self) -> float:

@@ -129,14 +129,14 @@ def test_spike_coding_values_with_wrong_unit(name, bad):
         neuron_spec(**{name: bad}).validate()
 
 
-@pytest.mark.parametrize("name", ["n_rep", "n_err"])
+@pytest.mark.parametrize("name", ["n_rep", "n_err", "n_input"])
 @pytest.mark.parametrize("bad", [0, -1, 2.5, "50"])
 def test_population_size_below_one_or_not_integer(name, bad):
     with pytest.raises(SpecError, match=rf"^{name}=.*at least 1 neuron"):
         neuron_spec(mode="spiking", **{name: bad}).validate()
 
 
-@pytest.mark.parametrize("name", ["n_rep", "n_err"])
+@pytest.mark.parametrize("name", ["n_rep", "n_err", "n_input"])
 def test_population_size_of_one_and_numpy_integers_are_fine(name):
     neuron_spec(mode="spiking", **{name: 1}).validate()
     neuron_spec(mode="spiking", **{name: np.int64(7)}).validate()

@@ -9,13 +9,19 @@ from brian_errorcircuits.analysis import decoded_rates, population_rate, psth, t
 
 @pytest.fixture(scope="module")
 def spiking_run():
-    """A 3-4-2 spiking circuit, 4 presentations of 100 ms with targets (numpy target, no compile)."""
+    """A 3-4-2 spiking circuit, 4 presentations of 100 ms with targets (numpy target, no compile);
+    30 neurons per input unit, 10 per representation unit and error sign."""
     spec = CircuitSpec(layers=(3, 4, 2), mode="spiking", seed=5, target="numpy",
-                       neuron=NeuronParams(n_rep=10, n_err=10))
+                       neuron=NeuronParams(n_rep=10, n_err=10, n_input=30))
     circuit = ErrorCircuit(spec)
     rng = np.random.default_rng(0)
     x, y = rng.uniform(0, 1, (4, 3)), rng.uniform(-0.8, 0.8, (4, 2))
     return circuit.run(circuit.block(x, y, duration=100 * b2.ms, settle=20 * b2.ms), Recording(spikes=True))
+
+
+def test_input_population_has_its_own_size(spiking_run):
+    assert {key: entry["per_unit"] for key, entry in spiking_run.spikes.items()} == {
+        (0, "P"): 30, (1, "P"): 10, (2, "P"): 10, (1, "E"): 20, (2, "E"): 20}
 
 
 def test_neo_export_round_trips_spike_times(spiking_run):

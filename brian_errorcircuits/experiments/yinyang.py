@@ -37,6 +37,7 @@ populations, amplified by the steep hidden weights, limits learning.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import operator
 import time
@@ -71,6 +72,7 @@ DEFAULTS = {
     "n_val": 1000,
     "n_test": 1000,
     "neurons_per_unit": 10,
+    "input_neurons_per_unit": 10,
     "hidden_init_scale": 10.0,
     "feedback": "backprop",
     "target_high": 0.8,
@@ -145,7 +147,8 @@ def run(params: dict, out_dir) -> dict:
     start = time.perf_counter()
     data = subsets(params)
     spec = make_spec(params)
-    spec = spec.replace(init_scale=(params["hidden_init_scale"],) * (spec.n_areas - 1) + spec.init_scale[-1:])
+    spec = spec.replace(init_scale=(params["hidden_init_scale"],) * (spec.n_areas - 1) + spec.init_scale[-1:],
+                        neuron=dataclasses.replace(spec.neuron, n_input=params["input_neurons_per_unit"]))
     standalone = params["target"] == "cpp_standalone"
     circuit = ErrorCircuit(spec, build_dir=str(out_dir / "build") if standalone else None)
     initial_weights = [W.copy() for W in circuit.weights]
