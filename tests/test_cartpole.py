@@ -64,6 +64,14 @@ def test_data_targets_are_scaled_controller_forces():
     np.testing.assert_allclose(data.y_train[:, 0], expected, atol=1e-12)
 
 
+def test_mirrored_data_pairs_each_state_with_its_negation():
+    data = make_cartpole_data(n_train=10, n_test=4, seed=1, mirrored=True)
+    np.testing.assert_array_equal(data.x_train[5:], data.x_train[:5][:, [4, 5, 6, 7, 0, 1, 2, 3]])
+    np.testing.assert_array_equal(data.y_train[5:], -data.y_train[:5])
+    odd = make_cartpole_data(n_train=9, n_test=4, seed=1, mirrored=True)
+    np.testing.assert_array_equal(odd.y_train[5:], -odd.y_train[:4])
+
+
 class ConstantPlant:
     """Holds the input fixed, records the circuit's outputs, ends the episode after ``stop_after`` steps."""
 

@@ -72,10 +72,18 @@ class CartPoleData:
 
 
 def make_cartpole_data(n_train=500, n_test=100, seed=0, bound=1.5, force_scale=FORCE_SCALE_N,
-                       target_limit=0.9) -> CartPoleData:
-    """States uniform in [-bound, bound]^4 and the controller's force as targets (shape (n, 1))."""
+                       target_limit=0.9, mirrored=False) -> CartPoleData:
+    """States uniform in [-bound, bound]^4 and the controller's force as targets (shape (n, 1)).
+
+    ``mirrored``: the last n_train // 2 training states are the first ones negated (the
+    controller is odd, so each pair asks for opposite forces; an odd n_train leaves the
+    middle state unpaired).
+    """
     rng = np.random.default_rng(seed)
     states = sample_states(n_train + n_test, bound, rng)
+    if mirrored:
+        pairs = n_train // 2
+        states[n_train - pairs:n_train] = -states[:pairs]
     targets = np.clip(controller_force(states) / force_scale, -target_limit, target_limit)[:, None]
     inputs = encode_states(states, bound)
     return CartPoleData(inputs[:n_train], targets[:n_train], inputs[n_train:], targets[n_train:])
