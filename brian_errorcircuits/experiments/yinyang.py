@@ -33,11 +33,11 @@ Population sizes: 200 spiking neurons per input unit, 30 per representation
 unit and error sign.  The input population sets how sharply the circuit
 sees the point: with 10 input neurons the Poisson noise of the features,
 after the 10 ms synaptic filter and averaging over a presentation, blurs the
-position by about the radius of the dots.  Input neurons only feed their
-unit's trace, so 200 cost little.  Seed 0, 2 epochs (validation set cut to
-300): test accuracy 70.7 % with 10 input and 10 other neurons per unit
-(flat over 8 epochs, also with lr_decay = 1; with 200 ms presentations
-75.6 % after epoch 1, 72.9 % after 2), 78.8 % with 200 input neurons,
+position by roughly the radius of the dots.  Input neurons only feed their
+unit's trace, so 200 cost little.  Seed 0: with 10 input and 10 other
+neurons per unit, 70.7 % after epoch 1 and flat after (8 epochs, also with
+lr_decay = 1; 200 ms presentations: 75.6 % after epoch 1, 72.9 % after 2);
+after 2 epochs (validation set cut to 300) 78.8 % with 200 input neurons,
 79.7 % with 1000, 80.9 % with 200 input and 30 other neurons; rate mode 94.4 % (93.0 % after 8 epochs, the ANN 95.4 %).
 With these defaults, 8 epochs, seeds 0-2: 81.6 +- 1.2 % (spike counts; 80.5,
 82.9, 81.3), again flat after the first epoch; the ANN 94.5 +- 1.1 %.  What
