@@ -83,10 +83,10 @@ def training_angles(result) -> dict:
                         "Recording(weights=True, dt=<presentation duration>)")
     starts = [np.concatenate([W, after[None]]) for W, after in zip(samples, result.weights_after)]
     changes = [np.diff(W, axis=0) for W in starts]
+    learning = np.flatnonzero(schedule.learning)
     segments = {}
-    for label in dict.fromkeys(schedule.labels[schedule.learning.astype(bool)]):
-        idx = schedule.indices(label)
-        idx = idx[schedule.learning[idx].astype(bool)]
+    for label in dict.fromkeys(schedule.labels[learning]):
+        idx = learning[schedule.labels[learning] == label]
         segments[label] = presentation_angles(result.spec, [W[idx] for W in starts], [d[idx] for d in changes],
                                               schedule.inputs[idx], schedule.targets[idx])
     return segments

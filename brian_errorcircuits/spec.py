@@ -72,10 +72,7 @@ class NeuronParams:
             value = getattr(self, name)
             if value not in ACTIVATIONS:
                 raise SpecError(f"{name}={value!r} is unknown; choose one of {sorted(ACTIVATIONS)}")
-        for name in ("n_rep", "n_err", "n_input"):
-            value = getattr(self, name)
-            if name == "n_input" and value is None:
-                continue
+        for name, value in (("n_rep", self.n_rep), ("n_err", self.n_err), ("n_input", self.input_neurons)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise SpecError(f"{name}={value!r}: a population needs at least 1 neuron")
         if not np.isfinite(self.lateral_weight):

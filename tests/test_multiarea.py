@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 from brian_errorcircuits import CircuitSpec, ErrorCircuit, Recording, SpecError, cosine
+from brian_errorcircuits.analysis import angle_medians, training_angles
 from brian_errorcircuits.connectome import ProjectionTable, load_table
 from brian_errorcircuits.reference import RateReference, backprop_deltas
+from brian_errorcircuits.experiments import depth_scaling
 from brian_errorcircuits.spec import Projection
+from brian_errorcircuits.tasks.teacher_student import make_teacher_student
 
 SIZES = (6, 5, 4, 3)  # V1, V2, V4, TEO: skip projections V1 -> V4 and V2 -> TEO
 
@@ -151,10 +154,6 @@ def test_weight_updates_with_skip_projections_follow_backprop_through_training()
     training: every projection's weight change per presentation within 10 degrees of backprop's
     update (median over presentations; measured at most 6.9; random feedback: 132 and 135 for the two
     lowest projections)."""
-    from brian_errorcircuits.analysis import angle_medians, training_angles
-    from brian_errorcircuits.experiments import depth_scaling
-    from brian_errorcircuits.tasks.teacher_student import make_teacher_student
-
     params = dict(depth_scaling.DEFAULTS, rate_target="numpy")
     spec = depth_scaling.make_spec(params, 3, "rate", seed=0)
     data = make_teacher_student(spec.layers, n_train=8, n_test=4, seed=0,

@@ -33,7 +33,6 @@ Choices stated:
 """
 from __future__ import annotations
 
-
 from ..spec import SpecError
 from .dendritic import DendriticPyramids
 

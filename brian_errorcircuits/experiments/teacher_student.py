@@ -165,13 +165,16 @@ def print_summary(summary):
     if "ann_final_test_mse" in summary:
         print(f"  ANN trained with backprop: {summary['ann_final_test_mse']:.4f}")
     if "weight_update_angle_deg_start" in summary:
-        text = ", ".join(f"{k} {v}" if v is None else f"{k} {v:.1f}"
-                         for k, v in summary["weight_update_angle_deg_start"].items())
+        text = ", ".join(f"{k} {_degrees(v)}" for k, v in summary["weight_update_angle_deg_start"].items())
         print(f"  weight-update angle to backprop, untrained (degrees, median over presentations): {text}")
-        last = ", ".join(f"{k} {v[-1]}" if v[-1] is None else f"{k} {v[-1]:.1f}"
-                         for k, v in summary["weight_update_angle_deg_per_epoch"].items())
+        last = ", ".join(f"{k} {_degrees(v[-1])}" for k, v in summary["weight_update_angle_deg_per_epoch"].items())
         print(f"  ... in the last training epoch: {last}")
     for when, values in summary["bp_cosine"].items():
         text = ", ".join(f"{area} {'-' if value is None else f'{value:.3f}'}" for area, value in values.items())
         print(f"  cosine(error neurons, backprop) at {when}: {text}")
     print(f"  simulated {summary['simulated_time_s']:.0f} s in {summary['wall_time_s']:.0f} s wall")
+
+
+def _degrees(angle) -> str:
+    """An angle for printing; None (undefined: no change or no gradient) as '-'."""
+    return "-" if angle is None else f"{angle:.1f}"

@@ -38,8 +38,8 @@ unit's trace, so 200 cost little.  Seed 0: with 10 input and 10 other
 neurons per unit, 70.7 % after epoch 1 and flat after (8 epochs, also with
 lr_decay = 1; 200 ms presentations: 75.6 % after epoch 1, 72.9 % after 2);
 after 2 epochs (validation set cut to 300) 78.8 % with 200 input neurons,
-79.7 % with 1000, 80.9 % with 200 input and 30 other neurons; rate mode 94.4 % (93.0 % after 8 epochs, the ANN 95.4 %).
-With these defaults, 8 epochs, seeds 0-2: 81.6 +- 1.2 % (spike counts; 80.5,
+79.7 % with 1000, 80.9 % with 200 input and 30 other neurons; rate mode
+94.4 % (93.0 % after 8 epochs, the ANN 95.4 %).  With these defaults, 8 epochs, seeds 0-2: 81.6 +- 1.2 % (spike counts; 80.5,
 82.9, 81.3), again flat after the first epoch; the ANN 94.5 +- 1.1 %.  What
 still limits the spiking circuit is not the learning rate or the
 presentation length (see above) and only weakly the population size.
