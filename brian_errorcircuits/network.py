@@ -42,6 +42,9 @@ class Recording:
         Record spikes only during the schedule segments with these labels
         (e.g. a few presentations before and after training), so that a
         long run keeps rasters without storing every spike.
+    spike_areas : tuple of int, optional
+        Record spikes only of these areas' populations (0 = input, L = output);
+        None: every area.
     variables : tuple of str
         Area-group variables to sample (e.g. ``('v_bas', 'v_api', 'out_E')``).
     weights : bool
@@ -52,6 +55,7 @@ class Recording:
 
     spikes: bool = False
     spike_segments: tuple | None = None
+    spike_areas: tuple | None = None
     variables: tuple = ()
     weights: bool = False
     dt: b2.Quantity = unit_default(1 * b2.ms)
@@ -177,6 +181,8 @@ def build_network(
         objects += _spiking_populations(spec, built, namespace)
     if recording.spikes and spec.mode == "spiking":
         for key, group in built.spike_groups.items():
+            if recording.spike_areas is not None and key[0] not in recording.spike_areas:
+                continue
             built.spike_monitors[key] = b2.SpikeMonitor(group, name=f"spikes_{group.name}")
     for k in range(1, L + 1):
         present = [var for var in recording.variables if var in areas[k].variables]

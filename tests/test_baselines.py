@@ -91,3 +91,14 @@ def test_ann_updates_are_backprop():
     data = task(spec)
     angles = BackpropANN(spec, ErrorCircuit(spec).weights, lr=0.3).update_angles(data.x_val, data.y_val)
     np.testing.assert_allclose(angles, 0.0, atol=1e-5)
+
+
+def test_frozen_hidden_ann_learns_only_its_output_projection():
+    """The frozen-hidden twin: the hidden projection stays as it started, the output one learns."""
+    spec = CircuitSpec(layers=(4, 10, 2), mode="rate").validate()
+    data = task(spec)
+    initial = ErrorCircuit(spec).weights
+    ann = BackpropANN(spec, initial, lr=0.3, frozen_hidden=True)
+    curve = ann.train(data.x_train, data.y_train, data.x_test, data.y_test, 3)
+    np.testing.assert_array_equal(ann.weights[0], initial[0])
+    assert curve[-1] < 0.8 * curve[0]

@@ -24,6 +24,15 @@ def test_input_population_has_its_own_size(spiking_run):
         (0, "P"): 30, (1, "P"): 10, (2, "P"): 10, (1, "E"): 20, (2, "E"): 20}
 
 
+def test_spike_areas_limits_recording_to_the_chosen_areas():
+    spec = CircuitSpec(layers=(3, 4, 2), mode="spiking", seed=5, target="numpy", neuron=NeuronParams(n_rep=5, n_err=5))
+    circuit = ErrorCircuit(spec)
+    run = circuit.run(circuit.block(np.full((1, 3), 0.5), duration=20 * b2.ms, settle=5 * b2.ms),
+                      Recording(spikes=True, spike_areas=(2,)))
+    assert set(run.spikes) == {(2, "P"), (2, "E")}
+    assert len(run.spikes[(2, "P")]["t"]) > 0
+
+
 def test_neo_export_round_trips_spike_times(spiking_run):
     trains = to_neo(spiking_run)
     sizes = {key: entry["n_neurons"] for key, entry in spiking_run.spikes.items()}
