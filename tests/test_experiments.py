@@ -24,7 +24,8 @@ TINY = {
     "cartpole": ["epochs=1", "n_train=3", "n_test=2", "duration_ms=20", "settle_ms=5", "neurons_per_unit=2",
                  "episodes=2", "max_steps=5"],
     "yinyang": ["epochs=1", "n_train=6", "n_train_eval=3", "n_val=3", "n_test=6", "duration_ms=20", "settle_ms=5",
-                "neurons_per_unit=2", "layers=4,5,3", "ann_epochs=1", "raster_presentations=2"],
+                "neurons_per_unit=2", "error_neurons_per_unit=2", "layers=4,5,3", "ann_epochs=1", "raster_presentations=2",
+                "test_duration_ms=40", "test_settle_ms=10"],
     "dms": ["epochs=1", "n_train=4", "n_test=4", "duration_ms=20", "settle_ms=5", "neurons_per_unit=2",
             "fixation=1", "delays=1", "tau_input_ms=30", "trace_dt_ms=1"],
 }
@@ -39,7 +40,7 @@ REQUIRED = {
     "depth-scaling": {"depths", "models", "test_mse", "untrained_test_mse", "weight_update_angle_deg",
                       "wall_time_s", "seed"},
     "yinyang": {"train_accuracy", "validation_accuracy", "test_accuracy", "final_test_accuracy", "wall_time_s",
-                "seed", "mode", "layers", "ann_test_accuracy"},
+                "seed", "mode", "layers", "ann_test_accuracy", "frozen_hidden_ann_test_accuracy"},
     "dms": {"test_mse", "test_accuracy", "final_test_mse", "final_test_accuracy", "wall_time_s", "seed", "mode"},
 }
 FIGURES = {
@@ -77,7 +78,7 @@ def test_experiment_smoke(name, tmp_path):
         return
     if name == "yinyang":  # accuracies are fractions of 3 (train subset, validation) or 6 (test) samples
         for key, n in (("train_accuracy", 3), ("validation_accuracy", 3), ("test_accuracy", 6),
-                       ("ann_test_accuracy", 6)):
+                       ("ann_test_accuracy", 6), ("frozen_hidden_ann_test_accuracy", 6)):
             assert len(summary[key]) == 2 and all(abs(v * n - round(v * n)) < 1e-9 for v in summary[key]), key
         assert abs(summary["final_test_accuracy"] * 6 - round(summary["final_test_accuracy"] * 6)) < 1e-9
         assert summary["mode"] == "spiking" and summary["layers"] == [4, 5, 3]

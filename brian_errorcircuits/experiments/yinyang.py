@@ -3,10 +3,11 @@
 Reference: Kriener, Goeltz & Petrovici 2022 (the data set, see
 :mod:`brian_errorcircuits.tasks.yinyang`); Max et al. 2026 use the same
 group's benchmarks.  Published test accuracies: linear classifier 63.8 %,
-frozen random hidden layer 85.5 %, 4-30-3 ANN with backprop 97.6 %.  Expected:
-well above 86 % (the hidden area learned, so credit reached it), close to the
-backprop ANN of the same shape (no biases, tanh, squared loss on the same
-targets), which is trained here on the same data as the reference line.
+frozen random hidden layer 85.5 %, 4-30-3 ANN with backprop 97.6 %.  The
+reference line here is the backprop ANN of the circuit's shape (no biases,
+tanh, squared loss on the same targets), trained on the same data, and its
+frozen-hidden twin (see "What the task tests here": with this network the
+86 % mark does not show that the hidden area learned).
 
 Protocol: one simulation trains online, one presentation per sample
 (``duration_ms``, the first ``settle_ms`` not averaged), targets one-hot
@@ -16,33 +17,59 @@ and after every epoch, blocks without target or plasticity present a fixed
 subset of the training set (``n_train_eval`` samples), the validation set and
 the test set.  Class = argmax over output units.  Per epoch it is read from
 the decoded output rates (the output representation populations' filtered
-spike trains, averaged after settling); after the last epoch also from the
-raw spike counts of those populations in the same windows, which gives
-``final_test_accuracy``.  Spikes are kept only for the final test block and a
-few presentations for the raster (keeping every spike would need gigabytes).
+spike trains, averaged after settling).  After training, a run of its own
+presents the test set again for ``test_duration_ms`` each (500 ms, the first
+100 not counted) and reads the class from the output populations' spike
+counts: ``final_test_accuracy``.  Longer windows average out spike noise:
+weights trained in rate mode (91.0 % in rate mode) scored 85.4 % in spiking
+inference with 100 ms presentations, 88.7 % with 100 neurons per unit, and
+91.2 % with 400 ms presentations.  Spikes are kept for that run's output
+populations and a few presentations for the raster.
 
 Choices: hidden weights start in U(-s, s) with s = ``hidden_init_scale``
 (10), because a network without biases needs steep hidden units for the
 curved class borders (in a numpy check of the 4-60-3 ANN, s = 10 reached
 94 % test accuracy after 5 epochs, the default s = 0.5 stayed near 82 %
 after 10); output weights start in U(-1, 1) / sqrt(fan-in).  Time step
-0.5 ms (twice the library's default); a full run took 28 minutes with
-three more jobs sharing the 2 cores.
+0.5 ms (twice the library's default); 4 epochs (with fewer neurons the test
+accuracy was flat from the first epoch on over 8).
 
-Population sizes: 200 spiking neurons per input unit, 30 per representation
-unit and error sign.  The input population sets how sharply the circuit
-sees the point: with 10 input neurons the Poisson noise of the features,
-after the 10 ms synaptic filter and averaging over a presentation, blurs the
-position by roughly the radius of the dots.  Input neurons only feed their
-unit's trace, so 200 cost little.  Seed 0: with 10 input and 10 other
-neurons per unit, 70.7 % after epoch 1 and flat after (8 epochs, also with
-lr_decay = 1; 200 ms presentations: 75.6 % after epoch 1, 72.9 % after 2);
-after 2 epochs (validation set cut to 300) 78.8 % with 200 input neurons,
-79.7 % with 1000, 80.9 % with 200 input and 30 other neurons; rate mode
-94.4 % (93.0 % after 8 epochs, the ANN 95.4 %).  With these defaults, 8 epochs, seeds 0-2: 81.6 +- 1.2 % (spike counts; 80.5,
-82.9, 81.3), again flat after the first epoch; the ANN 94.5 +- 1.1 %.  What
-still limits the spiking circuit is not the learning rate or the
-presentation length (see above) and only weakly the population size.
+What the task tests here: with these 60 steep random hidden units the
+hidden area hardly has to learn.  The summary's frozen-hidden ANN (only the
+output weights learn, same training) reaches 95.2 % on seed 0, as much as
+full backprop (95.4 %); a least-squares readout of the untrained hidden area
+reaches 97.6 %.  So on this configuration Yin-Yang measures how well the
+circuit learns a readout from spiking inputs, not credit assignment (the
+teacher-student and depth-scaling experiments test that).
+
+Population sizes and synapses: 200 spiking neurons per input unit (10 blur
+the point by about a dot radius: 70.7 % after epoch 1), 100 per
+representation unit, 30 per error unit and sign, synaptic filter
+``tau_syn_ms`` = 5 ms.  The spiking circuit's limit is its readout.  Seed 0,
+one epoch: its weights score 82.6 % in the rate forward pass against the
+rate circuit's 91.0 %, while their hidden area is as good (least-squares
+readout 96.6 % against 97.7 %).  At the initial weights the spiking update
+summed over 500 presentations points where backprop's does (cosine 0.99
+hidden, 0.98 output).  Near a solution the output's drive is the sum of 60
+noisy hidden spike trains through large output weights (row norms 5-9):
+even with 100 neurons per unit firing up to 1000 Hz and no target, the
+output's prospective potential wandered by about +-0.3 within a
+presentation.  With 30 neurons per unit and tau 10 ms the test accuracy
+stayed flat from the first epoch on.  Tried on seed 0 (test accuracy of the
+weights in the rate forward pass after epochs 1 / 2; "annealed": lr_decay =
+1): 30 neurons per unit, tau 10 ms, annealed 82.6 / 83.9; rates up to
+400 Hz, annealed 83.8 / 83.6; learning rate 1 Hz 84.2 / 86.0 (over 8
+epochs, seeds 0-2: 82.4 +- 0.3 %, as with 3 Hz); nudging g_tgt = 0.015
+84.6 / 86.1; plasticity only after settling +2 to +3 points after epoch 1
+(not kept: it is a phase); 100 neurons per unit and tau 5 ms, annealed
+86.7 / 88.2 (kept).  With these defaults (4 epochs, seeds 0-2): 86.9 +-
+5.2 % (spike counts; 89.7, 80.9, 90.0; decoded test accuracy 84-89 % after
+epochs 1-3, seed 1 fell from 85.2 % to 80.4 % in its last epoch); the ANN
+94.5 +- 1.1 %, its frozen-hidden twin 93.4 +- 1.8 %.  One run took 28
+minutes with three runs sharing the 2 cores.  (Rate mode at dt = 0.5 ms:
+the trained network alternates between two states from one step to the
+next, at 0.25 ms it is steady; rate-mode Yin-Yang figures are measured in
+that regime.)
 """
 from __future__ import annotations
 
@@ -74,14 +101,16 @@ DEFAULTS = {
     "mode": "spiking",
     "target": "cpp_standalone",
     "seed": 0,
-    "epochs": 8,
+    "epochs": 4,
     "lr_decay": 0.0,  # learning rate of epoch e: eta_hz / (1 + lr_decay (e - 1))
     "n_train": 5000,
     "n_train_eval": 300,
     "n_val": 1000,
     "n_test": 1000,
-    "neurons_per_unit": 30,
+    "neurons_per_unit": 100,  # spiking neurons per representation unit
+    "error_neurons_per_unit": 30,  # per error unit and sign
     "input_neurons_per_unit": 200,
+    "tau_syn_ms": 5.0,
     "hidden_init_scale": 10.0,
     "feedback": "backprop",
     "target_high": 0.8,
@@ -89,6 +118,8 @@ DEFAULTS = {
     "ann_lr": 0.05,
     "ann_epochs": 8,
     "raster_presentations": 3,
+    "test_duration_ms": 500.0,  # presentations of the final test run (read out from spike counts)
+    "test_settle_ms": 100.0,
 }
 
 
@@ -133,12 +164,22 @@ def output_spike_counts(result, label: str) -> np.ndarray:
     return decoded_rates(entry, result.spec.layers[-1], edges)[::2]
 
 
-def train_ann(params, spec, weights, data) -> list:
-    """Test accuracy of the backprop ANN (same shape, initial weights, targets) before and after each epoch."""
-    ann = BackpropANN(spec, weights, params["ann_lr"])
+def final_test(circuit, params, data, spiking: bool) -> np.ndarray:
+    """Outputs of the trained circuit on the test set in a run of its own, with presentations of
+    ``test_duration_ms`` (longer windows average out more spike noise): spike counts in spiking mode."""
+    timing = dict(duration=params["test_duration_ms"] * b2.ms, settle=params["test_settle_ms"] * b2.ms)
+    result = circuit.run(circuit.block(data.x_test, label="final-test", **timing), recording=Recording(spikes=spiking, spike_areas=(circuit.spec.n_areas,)))
+    return output_spike_counts(result, "final-test") if spiking else result.select("final-test")[0]
+
+
+def train_ann(params, spec, weights, data, frozen_hidden: bool = False) -> list:
+    """Test accuracy of the backprop ANN (same shape, initial weights, targets and learning-rate
+    schedule) before and after each epoch; ``frozen_hidden``: only its output weights learn."""
+    ann = BackpropANN(spec, weights, params["ann_lr"], frozen_hidden=frozen_hidden)
     x, y = data.x_train, one_hot_targets(data.y_train, params)
     curve = [accuracy(ann.predict(data.x_test), data.y_test)]
     for epoch in range(params["ann_epochs"]):
+        ann.lr = params["ann_lr"] * lr_factor(params, epoch + 1)
         ann.train(x, y, data.x_test, one_hot_targets(data.y_test, params), 1, seed=params["seed"] * 1000 + epoch)
         curve.append(accuracy(ann.predict(data.x_test), data.y_test))
     return curve
@@ -157,24 +198,26 @@ def run(params: dict, out_dir) -> dict:
     data = subsets(params)
     spec = make_spec(params)
     spec = spec.replace(init_scale=(params["hidden_init_scale"],) * (spec.n_areas - 1) + spec.init_scale[-1:],
-                        neuron=dataclasses.replace(spec.neuron, n_input=params["input_neurons_per_unit"]))
+                        neuron=dataclasses.replace(spec.neuron, n_input=params["input_neurons_per_unit"],
+                                                   n_err=params["error_neurons_per_unit"],
+                                                   tau_syn=params["tau_syn_ms"] * b2.ms))
     standalone = params["target"] == "cpp_standalone"
     circuit = ErrorCircuit(spec, build_dir=str(out_dir / "build") if standalone else None)
     initial_weights = [W.copy() for W in circuit.weights]
     schedule = training_schedule(circuit, params, data, np.random.default_rng(params["seed"] + 1))
     spiking = params["mode"] == "spiking"
-    recording = Recording(spikes=spiking, spike_segments=(f"test-{params['epochs']}", "raster"))
+    recording = Recording(spikes=spiking, spike_segments=("raster",))
     print(f"  {len(schedule)} presentations, {float(schedule.total_time / b2.second):.0f} s simulated", flush=True)
     result = circuit.run(schedule, recording=recording, report=True)
     sets = {"train": data.y_train[: params["n_train_eval"]], "validation": data.y_val, "test": data.y_test}
     labels = {"train": "train-eval", "validation": "val", "test": "test"}
     curves = {name: [accuracy(result.select(f"{labels[name]}-{epoch}")[0], y) for epoch in range(params["epochs"] + 1)]
               for name, y in sets.items()}
-    final_label = f"test-{params['epochs']}"
-    final_outputs = output_spike_counts(result, final_label) if spiking else result.select(final_label)[0]
+    final_outputs = final_test(circuit, params, data, spiking)
     final = accuracy(final_outputs, data.y_test)
-    print("  training the backprop ANN", flush=True)
+    print("  training the backprop ANN and its frozen-hidden twin", flush=True)
     ann_curve = train_ann(params, spec, initial_weights, data)
+    frozen_curve = train_ann(params, spec, initial_weights, data, frozen_hidden=True)
     summary = {
         "mode": params["mode"],
         "layers": list(params["layers"]),
@@ -189,24 +232,27 @@ def run(params: dict, out_dir) -> dict:
         "best_validation_epoch": int(np.argmax(curves["validation"])),
         "ann_test_accuracy": ann_curve,
         "ann_final_test_accuracy": ann_curve[-1],
+        "frozen_hidden_ann_test_accuracy": frozen_curve,
+        "frozen_hidden_ann_final_test_accuracy": frozen_curve[-1],
         "simulated_time_s": float(schedule.total_time / b2.second),
         "simulation_wall_time_s": result.wall_time,
         "target": params["target"],
     }
     summary["wall_time_s"] = time.perf_counter() - start
-    figures(params, result, data, np.argmax(final_outputs, axis=1), curves, ann_curve, out_dir)
+    figures(params, result, data, np.argmax(final_outputs, axis=1), curves,
+            {"ANN backprop, test": ann_curve, "ANN, frozen hidden, test": frozen_curve}, out_dir)
     print(f"  test accuracy {curves['test'][0]:.3f} -> {final:.3f} ({summary['final_test_readout']}); "
-          f"ANN {ann_curve[-1]:.3f}; {summary['simulated_time_s']:.0f} s simulated in "
+          f"ANN {ann_curve[-1]:.3f}, frozen hidden {frozen_curve[-1]:.3f}; {summary['simulated_time_s']:.0f} s simulated in "
           f"{summary['wall_time_s']:.0f} s wall", flush=True)
     return summary
 
 
-def figures(params, result, data, predicted, curves, ann_curve, out_dir):
+def figures(params, result, data, predicted, curves, references, out_dir):
     """Accuracy per epoch, the test set coloured by predicted class, rasters of a few presentations."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     learning_curves({f"{params['mode']}, {name}": curve for name, curve in curves.items()}
-                    | {"ANN backprop, test": ann_curve}, ax=ax, ylabel="accuracy")
+                    | references, ax=ax, ylabel="accuracy")
     ax.set_yscale("linear")
     ax.set_title(f"Yin-Yang {'-'.join(map(str, params['layers']))}")
     save_figure(fig, out_dir / "accuracy.png")
