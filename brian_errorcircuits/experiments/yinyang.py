@@ -178,11 +178,11 @@ def train_ann(params, spec, weights, data, frozen_hidden: bool = False) -> list:
     """Test accuracy of the backprop ANN (same shape, initial weights, targets and learning-rate
     schedule) before and after each epoch; ``frozen_hidden``: only its output weights learn."""
     ann = BackpropANN(spec, weights, params["ann_lr"], frozen_hidden=frozen_hidden)
-    x, y = data.x_train, one_hot_targets(data.y_train, params)
+    y_train, y_test = one_hot_targets(data.y_train, params), one_hot_targets(data.y_test, params)
     curve = [accuracy(ann.predict(data.x_test), data.y_test)]
     for epoch in range(params["ann_epochs"]):
         ann.lr = params["ann_lr"] * lr_factor(params, epoch + 1)
-        ann.train(x, y, data.x_test, one_hot_targets(data.y_test, params), 1, seed=params["seed"] * 1000 + epoch)
+        ann.train(data.x_train, y_train, data.x_test, y_test, 1, seed=params["seed"] * 1000 + epoch)
         curve.append(accuracy(ann.predict(data.x_test), data.y_test))
     return curve
 
