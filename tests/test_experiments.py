@@ -74,6 +74,7 @@ def test_experiment_smoke(name, tmp_path):
     if name == "cartpole":  # 2 episodes of 5 steps (0.1 s): from seed 3's starts nobody fails yet
         assert summary["failures_per_epoch"] == [0, 0] and summary["controller_failures"] == 0
         assert summary["steps_per_epoch"] == [[5, 5], [5, 5]]
+        assert summary["mean_field_failures"] == 0 and summary["mean_field_steps"] == [5, 5]
         assert len(summary["test_mse"]) == 2 and all(0 < v < 4 for v in summary["test_mse"])
         return
     if name == "yinyang":  # accuracies are fractions of 3 (train subset, validation) or 6 (test) samples
