@@ -50,11 +50,11 @@ Reported MSE: mean over test trials of (output - answer)^2 at the response.
 
 Measured with the defaults (30 epochs, ``errorcircuits run dms --seed S``,
 11-15 minutes each): seeds 0, 2, 3, 4 reach 97 / 100 / 100 / 100 % test
-accuracy and test MSE 0.37 / 0.21 / 0.33 / 0.39.  Seed 1 stays on the plateau of an
-output near zero (accuracy 44 %, MSE 1.02).  Its rate-mode twin sits on
-the same plateau for 15 epochs and then leaves it (100 %, 0.15 after
-30); the spiking circuit did not leave it in 60 epochs (66 %, 0.92) nor
-with 100 neurons per unit (53 %, 1.00), so a smaller spike noise alone
+accuracy and test MSE 0.37 / 0.21 / 0.33 / 0.39.  Seed 1 stays on the
+plateau of an output near zero (accuracy 44 %, MSE 1.02).  Its rate-mode
+twin sits on the same plateau for 15 epochs and then leaves it (100 %, 0.15
+after 30); the spiking circuit did not leave it in 60 epochs (66 %, 0.92)
+nor with 100 neurons per unit (53 %, 1.00), so a smaller spike noise alone
 does not free it.
 """
 from __future__ import annotations

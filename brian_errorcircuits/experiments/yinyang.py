@@ -39,9 +39,10 @@ hidden area hardly has to learn.  The summary's frozen-hidden ANN (only the
 output weights learn, same training) reaches 95.2 % on seed 0 without
 annealing, as much as full backprop (95.4 %), and 92.5 +- 2.7 % against
 95.9 +- 0.8 % with the default annealing (seeds 0-2); a least-squares
-readout of the untrained hidden area reaches 97.6 %.  So on this configuration Yin-Yang measures how well the
-circuit learns a readout from spiking inputs, not credit assignment (the
-teacher-student and depth-scaling experiments test that).
+readout of the untrained hidden area reaches 97.6 %.  So on this
+configuration Yin-Yang measures how well the circuit learns a readout from
+spiking inputs, not credit assignment (the teacher-student and
+depth-scaling experiments test that).
 
 Population sizes and synapses: 200 spiking neurons per input unit (10 blur
 the point by about a dot radius: 70.7 % after epoch 1), 100 per
@@ -79,10 +80,10 @@ neurons do not, 100 instead of 30 per unit and sign 84.3 / 87.2, an
 readout ceiling again, no gain visible from its hidden area.  Milder hidden
 inits make the hidden area matter but leave even the ANN short of 95 % in
 8 epochs (numpy, seeds 0 / 1, 60 hidden units: s = 4 89.7 / 85.7 %, s = 6
-93.6 / 90.7 %; frozen twins 80.9 / 76.0 and 88.2 / 84.0 %).  (Rate mode at dt = 0.5 ms:
-the trained network alternates between two states from one step to the
-next, at 0.25 ms it is steady; rate-mode Yin-Yang figures are measured in
-that regime.)
+93.6 / 90.7 %; frozen twins 80.9 / 76.0 and 88.2 / 84.0 %).  (Rate mode at
+dt = 0.5 ms: the trained network alternates between two states from one
+step to the next, at 0.25 ms it is steady; rate-mode Yin-Yang figures are
+measured in that regime.)
 """
 from __future__ import annotations
 
