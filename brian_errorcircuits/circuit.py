@@ -111,6 +111,10 @@ class ErrorCircuit:
         for area in silenced:
             if not 1 <= area <= self.spec.n_areas:
                 raise SpecError(f"silenced area {area} does not exist (areas are 1..{self.spec.n_areas})")
+        unknown_areas = sorted(set(recording.spike_areas or ()) - set(range(self.spec.n_areas + 1)))
+        if unknown_areas:
+            raise SpecError(f"spike_areas names areas that do not exist: {unknown_areas} "
+                            f"(0 = input, 1..{self.spec.n_areas})")
         standalone = self.spec.target == "cpp_standalone"
         start = time.perf_counter()
         # Objects of the previous run still alive in reference cycles would make

@@ -43,8 +43,8 @@ class Recording:
         (e.g. a few presentations before and after training), so that a
         long run keeps rasters without storing every spike.
     spike_areas : tuple of int, optional
-        Record spikes only of these areas' populations (0 = input, L = output);
-        None: every area.
+        Record spikes only of these areas' populations (0 = input, L = output;
+        another index raises ``SpecError`` at run time); None: every area.
     variables : tuple of str
         Area-group variables to sample (e.g. ``('v_bas', 'v_api', 'out_E')``).
     weights : bool

@@ -3,7 +3,7 @@ import brian2 as b2
 import numpy as np
 import pytest
 
-from brian_errorcircuits import CircuitSpec, ErrorCircuit, NeuronParams, Recording
+from brian_errorcircuits import CircuitSpec, ErrorCircuit, NeuronParams, Recording, SpecError
 from brian_errorcircuits.analysis import decoded_rates, population_rate, psth, to_neo
 
 
@@ -31,6 +31,9 @@ def test_spike_areas_limits_recording_to_the_chosen_areas():
                       Recording(spikes=True, spike_areas=(2,)))
     assert set(run.spikes) == {(2, "P"), (2, "E")}
     assert len(run.spikes[(2, "P")]["t"]) > 0
+    with pytest.raises(SpecError, match=r"spike_areas .*\[3\]"):
+        circuit.run(circuit.block(np.full((1, 3), 0.5), duration=20 * b2.ms, settle=5 * b2.ms),
+                    Recording(spikes=True, spike_areas=(2, 3)))
 
 
 def test_neo_export_round_trips_spike_times(spiking_run):
