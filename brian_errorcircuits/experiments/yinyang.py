@@ -70,11 +70,13 @@ from 85.2 % to 80.4 % decoded test accuracy in its last epoch); with the
 default lr_decay = 1 88.1 +- 0.9 % (88.1, 87.2, 89.0), the ANN with the
 same schedule 95.9 +- 0.8 %, its frozen-hidden twin 92.5 +- 2.7 %.  One run
 took 32 minutes with three runs sharing the 2 cores.  Probes on seed 0,
-2 epochs (decoded test accuracy after epochs 1 / 2): the representation
-population sets the limit, 30 neurons per unit 82.5 / 83.7, 100 (default)
-85.3 / 87.4, 300 85.3 / 89.0 (2.5 times the wall time of 100); the error
-neurons do not, 100 instead of 30 per unit and sign 84.3 / 87.2, an
-``error_rate_hz`` of 1600 instead of 400 84.9 / 86.2.  With 30 hidden units
+2 epochs (decoded test accuracy after epochs 1 / 2): 30 neurons per
+representation unit 82.5 / 83.7, 100 (default) 85.3 / 87.4, 300 85.3 /
+89.0; error-neuron noise is not the limit, 100 instead of 30 per unit and
+sign 84.3 / 87.2, an ``error_rate_hz`` of 1600 instead of 400 84.9 / 86.2.
+Full runs with 300 neurons per unit (46 minutes each, two sharing the 2
+cores) gave no reliable gain: seed 0 89.4 %, seed 1 86.7 % (100 neurons:
+88.1 and 87.2 %).  With 30 hidden units
 (4-30-3, 4 epochs, seed 0), where the frozen-hidden ANN falls behind
 (86.8 % against the ANN's 93.8 %), the spiking circuit reached 87.0 %: the
 readout ceiling again, no gain visible from its hidden area.  Milder hidden
