@@ -9,6 +9,8 @@ how much a task needs its hidden areas to learn.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..reference import backprop_weight_updates
 from .online import OnlineLearner
 
@@ -24,4 +26,5 @@ class BackpropANN(OnlineLearner):
         updates = backprop_weight_updates(self.spec, self.weights, inputs, targets)
         if not self.frozen_hidden:
             return updates
-        return [dW if p.target == self.spec.n_areas else 0 * dW for p, dW in zip(self.spec.projections, updates)]
+        return [dW if p.target == self.spec.n_areas else np.zeros_like(dW)
+                for p, dW in zip(self.spec.projections, updates)]

@@ -30,11 +30,12 @@ def lr_factor(params: dict, epoch: int) -> float:
     return 1.0 / (1.0 + params["lr_decay"] * (epoch - 1))
 
 
-def presentation_timing(params: dict) -> dict:
-    """``duration`` and ``settle`` of every presentation, from ``duration_ms`` / ``settle_ms``."""
+def presentation_timing(params: dict, prefix: str = "") -> dict:
+    """``duration`` and ``settle`` of every presentation, from ``<prefix>duration_ms`` /
+    ``<prefix>settle_ms`` (e.g. ``prefix="test_"`` for a test run with presentations of its own)."""
     import brian2 as b2
 
-    return dict(duration=params["duration_ms"] * b2.ms, settle=params["settle_ms"] * b2.ms)
+    return dict(duration=params[f"{prefix}duration_ms"] * b2.ms, settle=params[f"{prefix}settle_ms"] * b2.ms)
 
 
 def parse_value(key: str, text: str, default):
