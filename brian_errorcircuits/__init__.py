@@ -8,10 +8,11 @@ backpropagation continuously (Max et al., PLoS Comput Biol 2026).
 from .circuit import ErrorCircuit, RunResult, TrainingResult, cosine
 from .network import Recording
 from .schedule import Schedule
-from .spec import CircuitSpec, NeuronParams, SpecError
+from .arrays import CircuitArrays
+from .spec import CircuitSpec, Heterogeneity, NeuronParams, Projection, SpecError
 
 __all__ = [
-    "CircuitSpec", "ErrorCircuit", "NeuronParams", "Recording", "RunResult", "Schedule",
+    "CircuitArrays", "CircuitSpec", "ErrorCircuit", "Heterogeneity", "NeuronParams", "Projection", "Recording", "RunResult", "Schedule",
     "SpecError", "TrainingResult", "cosine",
 ]
 __version__ = "0.1.0"

@@ -48,12 +48,14 @@ def rank_correlation(a, b):
     return float(np.corrcoef(*ranks)[0, 1])
 
 
-def presentation_angles(spec, weights, changes, inputs, targets) -> np.ndarray:
+def presentation_angles(spec, weights, changes, inputs, targets, neurons=None) -> np.ndarray:
     """Angle (degrees) of each presentation's weight change to backprop's update for its sample.
 
     ``weights`` / ``changes``: per projection, arrays (presentations, n_target,
     n_source) of the weights at the start of each presentation and how they
-    changed over it.  Returns an array (presentations, projections).
+    changed over it; ``neurons``: the circuit's per-neuron values
+    (``CircuitArrays.neurons``; default homogeneous), which backprop's update
+    depends on.  Returns an array (presentations, projections).
 
     Per presentation, as MODEL.md section 4 and the original's protocol
     measure it, not summed over samples: near a minimum the samples' gradients
@@ -63,7 +65,8 @@ def presentation_angles(spec, weights, changes, inputs, targets) -> np.ndarray:
     inputs, targets = np.asarray(inputs, float), np.asarray(targets, float)
     angles = np.empty((len(inputs), len(spec.projections)))
     for i in range(len(inputs)):
-        gradients = backprop_weight_updates(spec, [W[i] for W in weights], inputs[i:i + 1], targets[i:i + 1])
+        gradients = backprop_weight_updates(spec, [W[i] for W in weights], inputs[i:i + 1], targets[i:i + 1],
+                                            neurons)
         angles[i] = [angle_degrees(change[i], g) for change, g in zip(changes, gradients)]
     return angles
 
@@ -88,7 +91,7 @@ def training_angles(result) -> dict:
     for label in dict.fromkeys(schedule.labels[learning]):
         idx = learning[schedule.labels[learning] == label]
         segments[label] = presentation_angles(result.spec, [W[idx] for W in starts], [d[idx] for d in changes],
-                                              schedule.inputs[idx], schedule.targets[idx])
+                                              schedule.inputs[idx], schedule.targets[idx], result.neurons)
     return segments
 
 
@@ -99,12 +102,12 @@ def weight_update_angles(circuit, inputs, targets, **timing) -> list:
     from its current weights, which are restored afterwards, so the
     measurement leaves a trained circuit as it was.
     """
-    start = [W.copy() for W in circuit.weights]
+    start = circuit.arrays.copy()
     block = circuit.block(inputs, targets, learning=True, label="angle-probe", **timing)
     try:
         result = circuit.run(block, Recording(weights=True, dt=block.duration))
     finally:
-        circuit.weights = start
+        circuit.arrays = start
     return angle_medians(np.concatenate(list(training_angles(result).values())))
 
 

@@ -19,6 +19,7 @@ import brian2 as b2
 from brian2.devices.device import reset_device
 import numpy as np
 
+from .arrays import CircuitArrays
 from .network import Recording, build_network
 from .reference import backprop_deltas, mse
 from .schedule import Schedule
@@ -34,13 +35,16 @@ class RunResult:
     """Everything one simulation produced, as numpy arrays (SI units: seconds).
 
     ``rep_avg[k]`` / ``err_avg[k]``: presentation averages (after settling) of
-    the decoded representation output and signed error of area k, shape
-    (presentations, n_k); index 0 is the input (``err_avg[0]`` is None).
+    the decoded representation output and signed error of area k's neurons,
+    shape (presentations, n_R) / (presentations, n_E); index 0 is the input
+    rates per input neuron (``err_avg[0]`` is None).  ``outputs``: the output
+    per task unit.
     ``spikes[(k, 'P'|'E')]``: dict with neuron index ``i``, time ``t`` (s) and
     ``unit`` per spike, the population's ``n_neurons`` and neurons ``per_unit``
     (neuron n belongs to unit n // per_unit) and, for error populations, the
     ``sign`` (+1 / -1) per spike and ``neuron_sign`` per neuron.
-    ``states[k][var]``: sampled variables, shape (n_k, samples), times in ``states['t']``;
+    ``states[k][var]``: sampled variables of area k's representation or error
+    neurons, shape (neurons, samples), times in ``states['t']``;
     ``states['weights']``: per projection, weights of shape (samples, n_target, n_source).
     """
 
@@ -53,10 +57,13 @@ class RunResult:
     spikes: dict = field(default_factory=dict)
     states: dict = field(default_factory=dict)
     wall_time: float = 0.0
+    lateral_after: list = field(default_factory=list)  #: {'WIP', 'BPI'} per area after the run (index 0 None)
+    neurons: list = None  #: per-neuron values of the run (``CircuitArrays.neurons``)
 
     @property
     def outputs(self) -> np.ndarray:
-        return self.rep_avg[-1]
+        """Presentation-averaged outputs per task unit (means over each unit's output neurons)."""
+        return self.spec.decode_outputs(self.rep_avg[-1])
 
     def select(self, label: str):
         """(outputs, targets) of the presentations of segment ``label``."""
@@ -77,31 +84,39 @@ class ErrorCircuit:
         k); drawn from density * U(-s, s) with s the target's ``init_scale``
         and ``spec.seed`` if omitted.
     feedback_weights : list of ndarray, optional
-        Fixed top-down weights for ``feedback_alignment``, one matrix per
-        ``spec.feedback_projections`` entry; random if omitted.
+        Fixed top-down weights for ``feedback_alignment``, one (n_E target,
+        n_E source) matrix per ``spec.feedback_projections`` entry; random if omitted.
     build_dir : str, optional
         Folder for ``cpp_standalone`` builds; if None, a temporary folder of
         this circuit's own, reused by its runs and deleted with the circuit.
+    lateral, feedback_noise, neurons : optional
+        Lateral matrices, the fixed noise of ``backprop`` feedback and
+        per-neuron values (conductances, slope and offset of phi, initial
+        voltages), in the layout of :class:`~brian_errorcircuits.arrays.CircuitArrays`;
+        drawn as ``spec`` says if omitted.  All of them live in ``self.arrays``.
     """
 
-    def __init__(self, spec: CircuitSpec, weights=None, feedback_weights=None, build_dir=None):
+    def __init__(self, spec: CircuitSpec, weights=None, feedback_weights=None, build_dir=None, *,
+                 lateral=None, feedback_noise=None, neurons=None):
         self.spec = spec.validate()
-        rng = np.random.default_rng(spec.seed)
-        n = spec.layers
-        shapes = [(n[p.target], n[p.source]) for p in spec.projections]
-        if weights is None:
-            weights = [p.density * rng.uniform(-1, 1, size=shape) * spec.init_scale[p.target - 1]
-                       for p, shape in zip(spec.projections, shapes)]
-        self.weights = _checked_matrices("weights", weights, shapes)
-        feedback_shapes = [(n[p.target], n[p.source]) for p in spec.feedback_projections]
-        if feedback_weights is None:
-            feedback_weights = [
-                p.density * rng.uniform(-1, 1, size=shape) * spec.feedback_scale * spec.init_scale[p.source - 1]
-                for p, shape in zip(spec.feedback_projections, feedback_shapes)
-            ]
-        self.feedback_weights = _checked_matrices("feedback_weights", feedback_weights, feedback_shapes)
+        self.arrays = CircuitArrays.draw(spec, weights=weights, feedback_weights=feedback_weights,
+                                         lateral=lateral, feedback_noise=feedback_noise, neurons=neurons)
         self.build_dir = build_dir
         self.runs = 0
+
+    @property
+    def weights(self) -> list:
+        """Bottom-up weights, one (n_target, n_source) matrix per ``spec.projections`` entry."""
+        return self.arrays.weights
+
+    @weights.setter
+    def weights(self, matrices):
+        self.arrays.weights = [np.array(W, float) for W in matrices]
+
+    @property
+    def feedback_weights(self) -> list:
+        """Fixed top-down weights (feedback alignment), one per ``spec.feedback_projections`` entry."""
+        return self.arrays.feedback_weights
 
     # ------------------------------------------------------------------ running
     def run(self, schedule: Schedule, recording: Recording = Recording(), silenced=(),
@@ -133,10 +148,11 @@ class ErrorCircuit:
         try:
             b2.defaultclock.dt = self.spec.dt
             b2.seed(self.spec.seed * 1000 + self.runs)
-            built = build_network(self.spec, self.weights, self.feedback_weights, schedule, recording, silenced)
-            sums = [b2.StateMonitor(g, ["sum_P", "sum_E"], record=True, dt=schedule.duration,
-                                    name=f"sums_{g.name}") for g in built.areas[1:]]
-            built.network.add(*sums)
+            built = build_network(self.spec, self.arrays, schedule, recording, silenced)
+            sums = [(b2.StateMonitor(rep, "sum_P", record=True, dt=schedule.duration, name=f"sums_{rep.name}"),
+                     b2.StateMonitor(err, "sum_E", record=True, dt=schedule.duration, name=f"sums_{err.name}"))
+                    for rep, err in zip(built.areas[1:], built.error_groups[1:])]
+            built.network.add(*[monitor for pair in sums for monitor in pair])
             for presentations, record in _recording_stretches(schedule, recording):
                 for monitor in built.spike_monitors.values():
                     monitor.active = record
@@ -155,35 +171,42 @@ class ErrorCircuit:
                 b2.prefs[name] = value
         result.wall_time = time.perf_counter() - start
         self.weights = [W.copy() for W in result.weights_after]
+        self.arrays.lateral = [None] + [{name: M.copy() for name, M in area.items()}
+                                        for area in result.lateral_after[1:]]
         self.runs += 1
         return result
 
     def _collect(self, built, sums, schedule: Schedule) -> RunResult:
         span = float(schedule.averaged_time)
-        rep, err = [schedule.inputs], [None]
-        for group, monitor in zip(built.areas[1:], sums):
-            for name, out in (("sum_P", rep), ("sum_E", err)):
+        rep, err = [self.spec.encode_inputs(schedule.inputs)], [None]
+        for groups, monitors in zip(zip(built.areas[1:], built.error_groups[1:]), sums):
+            for group, monitor, name, out in zip(groups, monitors, ("sum_P", "sum_E"), (rep, err)):
                 boundaries = np.vstack([getattr(monitor, name)[:].T, getattr(group, name)[:][None, :]])
                 out.append(np.diff(boundaries, axis=0) / span)
-        after = [np.asarray(syn.w[:]).reshape(W.shape[::-1]).T.copy()
-                 for syn, W in zip(built.projections, self.weights)]
+        after = [_matrix(syn, "w", W.shape) for syn, W in zip(built.projections, self.weights)]
+        lateral_after = [None] + [{name: _matrix(syn, "w", self.arrays.lateral[k][name].shape)
+                                   for name, syn in built.laterals[k].items()}
+                                  for k in range(1, self.spec.n_areas + 1)]
         spikes = built.spike_trains()
         states = {}
-        for k, monitor in built.state_monitors.items():
-            states[k] = {var: np.asarray(getattr(monitor, var)[:]) for var in monitor.record_variables}
+        for (k, _), monitor in built.state_monitors.items():
+            states.setdefault(k, {}).update(
+                {var: np.asarray(getattr(monitor, var)[:]) for var in monitor.record_variables})
             states["t"] = np.asarray(monitor.t[:] / b2.second)
         if built.weight_monitors:  # samples x (n_target, n_source), as the weight matrices
             states["weights"] = [np.asarray(m.w[:]).T.reshape(-1, *W.shape[::-1]).transpose(0, 2, 1)
                                  for m, W in zip(built.weight_monitors, self.weights)]
             states["t"] = np.asarray(built.weight_monitors[0].t[:] / b2.second)
-        return RunResult(self.spec, schedule, rep, err, [W.copy() for W in self.weights], after, spikes, states)
+        return RunResult(self.spec, schedule, rep, err, [W.copy() for W in self.weights], after, spikes, states,
+                         lateral_after=lateral_after, neurons=self.arrays.neurons)
 
     def _check_schedule(self, schedule: Schedule):
-        n_in, n_out = self.spec.layers[0], self.spec.layers[-1]
-        if schedule.inputs.shape[1] != n_in:
-            raise SpecError(f"inputs have {schedule.inputs.shape[1]} columns; the input area has {n_in} units")
-        if schedule.targets.shape[1] != n_out:
-            raise SpecError(f"targets have {schedule.targets.shape[1]} columns; the output area has {n_out} units")
+        for name, array, units, neurons, area in (
+                ("inputs", schedule.inputs, self.spec.input_units, self.spec.layers[0], "input"),
+                ("targets", schedule.targets, self.spec.output_units, self.spec.layers[-1], "output")):
+            if array.shape[1] != units:
+                of_neurons = f" (of {neurons} neurons)" if neurons != units else ""
+                raise SpecError(f"{name} have {array.shape[1]} columns; the {area} area has {units} units{of_neurons}")
         if self.spec.mode == "spiking" and (schedule.inputs.min() < 0 or schedule.inputs.max() > 1):
             raise SpecError("inputs must lie in [0, 1] (fractions of rate_max) in spiking mode")
         for name in ("duration", "settle"):
@@ -195,7 +218,7 @@ class ErrorCircuit:
     # ------------------------------------------------------------ conveniences
     def block(self, inputs, targets=None, **kwargs) -> Schedule:
         """A :class:`Schedule` block sized for this circuit."""
-        return Schedule.block(inputs, targets, n_outputs=self.spec.layers[-1], **kwargs)
+        return Schedule.block(inputs, targets, n_outputs=self.spec.output_units, **kwargs)
 
     def evaluate(self, inputs, **timing) -> np.ndarray:
         """Presentation-averaged outputs without target and without plasticity."""
@@ -212,7 +235,7 @@ class ErrorCircuit:
         idx = result.schedule.indices(label)
         sched = result.schedule
         weights = result.weights_before if weights is None else weights
-        deltas = backprop_deltas(self.spec, weights, sched.inputs[idx], sched.targets[idx])
+        deltas = backprop_deltas(self.spec, weights, sched.inputs[idx], sched.targets[idx], self.arrays.neurons)
         return {k: cosine(result.err_avg[k][idx], deltas[k]) for k in range(1, self.spec.n_areas)}
 
     def train(self, x_train, y_train, x_test, y_test, epochs: int, *, duration=200 * b2.ms,
@@ -283,16 +306,8 @@ def _recording_stretches(schedule: Schedule, recording: Recording):
     return [(int(e - s), bool(on[s])) for s, e in zip(starts, ends)]
 
 
-def _checked_matrices(name, matrices, shapes):
-    """Float copies of ``matrices``, checked for count, shape and finiteness."""
-    if len(matrices) != len(shapes):
-        raise SpecError(f"{name} has {len(matrices)} matrices; expected {len(shapes)}")
-    checked = []
-    for k, (W, shape) in enumerate(zip(matrices, shapes)):
-        W = np.array(W, dtype=float)
-        if W.shape != shape:
-            raise SpecError(f"{name}[{k}] has shape {W.shape}; expected {shape}")
-        if not np.isfinite(W).all():
-            raise SpecError(f"{name}[{k}] contains NaN or infinite values")
-        checked.append(W)
-    return checked
+def _matrix(synapses, variable: str, shape: tuple) -> np.ndarray:
+    """A synaptic variable as a (n_target, n_source) matrix, zero where no synapse exists."""
+    matrix = np.zeros(shape)
+    matrix[np.asarray(synapses.j[:]), np.asarray(synapses.i[:])] = np.asarray(getattr(synapses, variable)[:])
+    return matrix

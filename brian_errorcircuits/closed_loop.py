@@ -81,7 +81,7 @@ def closed_loop(circuit, plant: Plant, starts, step=20 * b2.ms, max_steps: int =
     try:
         b2.defaultclock.dt = spec.dt
         b2.seed(spec.seed * 1000 + circuit.runs)
-        built = build_network(spec, circuit.weights, circuit.feedback_weights, schedule,
+        built = build_network(spec, circuit.arrays, schedule,
                               Recording(spikes=bool(spike_episodes) and spec.mode == "spiking"),
                               external_input=True)
         inputs, output = built.areas[0], built.areas[-1]

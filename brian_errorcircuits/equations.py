@@ -8,10 +8,12 @@ the fragment that turns rates into the signal other areas see (``out_P``,
 Voltages are dimensionless (the scale of phi's argument), conductances are in
 1/time, rates of spiking neurons in Hz.
 
-One *area group* holds, row by row, the unit i of an area: its representation
-neuron (soma ``u_P``, basal input ``v_bas``, apical input ``v_api``) and its
-error neuron (soma ``u_E``, dendrite ``v_den``, gated by ``gain``, the
-partner's phi').  In spiking mode each row is read out by populations of
+Each area has two groups: n_R representation neurons (soma ``u_P``, basal
+input ``v_bas``, apical input ``v_api``) and n_E error neurons (soma ``u_E``,
+dendrite ``v_den`` gated by ``gain``, WIP times the partners' phi'), coupled
+by the lateral synapses WIP and BPI.  Every neuron has its own conductances
+and its own slope and offset of phi (state variables).  In the
+population-sampled spiking mode each neuron is read out by a population of
 Poisson neurons (see :data:`SPIKE_GENERATORS`).
 """
 from __future__ import annotations
@@ -64,64 +66,114 @@ def _sum_of(names, empty="0"):
     return " + ".join(names) if names else empty
 
 
-def area_equations(
+def representation_equations(
     activation: Activation,
     basal_inputs: list[str],
-    topdown_inputs: list[str],
+    back_inputs: list[str] | None,
     is_output: bool,
     mode: str,
     prospective: bool = True,
+    sends_error_down: bool = False,
 ) -> str:
-    """Equations of one area group (representation + error neuron per row).
+    """Equations of an area's representation neurons (soma, basal and apical compartments).
 
     Parameters
     ----------
     activation : Activation
-        phi of the representation neurons.
-    basal_inputs, topdown_inputs : list of str
-        One variable per incoming projection (Brian2 allows one summed
-        variable per target variable); the compartments sum them.
+        phi; each neuron applies it as phi(slope_P (u - offset_P)).
+    basal_inputs : list of str
+        One variable per incoming bottom-up projection (Brian2 allows one
+        summed variable per target variable); ``v_bas`` sums them.
+    back_inputs : list of str or None
+        ``backprop`` feedback into a hidden area: one variable per area above,
+        where the forward synapses deliver (W + Xi)^T times the partner errors
+        of that area; ``v_back`` sums them and the lateral synapses pass it on
+        to the error partners.  None: no ``v_back`` (output area, feedback alignment).
     is_output : bool
-        Output error neurons are driven by ``target_rates(t, i)`` through the
-        conductance ``g_tgt * target_on(t)`` instead of top-down error.
+        Output neurons also hold ``mismatch_P``, phi' (target - out_P), which
+        the lateral matrix WIP carries to the output error neurons.
     mode : {'rate', 'spiking'}
     prospective : bool
-        Read the representation rate from u + tau_eff du/dt (Latent
-        Equilibrium) rather than from the lagging membrane u.
+        Read the rate from u + tau_eff du/dt (Latent Equilibrium) rather than
+        from the lagging membrane u.
+    sends_error_down : bool
+        ``backprop`` feedback from this area: ``partner_error`` holds the
+        partner error neuron's output, which forward synapses send down.
     """
     u_breve = "(g_bas*v_bas + g_api*v_api)/g_tot" if prospective else "u_P"
+    argument = "slope_P*(u_breve_P - offset_P)"
     lines = [
-        "# representation neuron: basal (bottom-up prediction) and apical (error) compartments",
+        "# per-neuron conductances (1/time) and slope / offset of phi",
+        "g_l : hertz (constant)",
+        "g_bas : hertz (constant)",
+        "g_api : hertz (constant)",
+        "g_tot = g_l + g_bas + g_api : hertz",
+        "slope_P : 1 (constant)",
+        "offset_P : 1 (constant)",
+        "# basal (bottom-up prediction) and apical (error, through BPI) compartments",
         *[f"{name} : 1" for name in basal_inputs],
         f"v_bas = {_sum_of(basal_inputs)} : 1",
-        "v_api : 1  # apical: lateral input from the partner error neuron",
+        "v_api : 1  # apical: BPI times the area's error neurons (lateral synapses)",
         "du_P/dt = g_bas*v_bas + g_api*v_api - g_tot*u_P : 1",
         f"u_breve_P = {u_breve} : 1",
-        f"r_P = {activation.expression('u_breve_P')} : 1",
-        "# error neuron: dendrite gated by the partner's gain, linear soma",
-        "gain : 1  # lateral: w_pe * phi'(u_breve_P) of the partner",
-        "w_pe : 1 (constant)",
-        "w_ep : 1 (constant)",
+        f"r_P = {activation.expression(argument)} : 1",
+        "phi_prime_P : 1  # slope_P phi'(...), written once per step; WIP carries it to the error neurons",
+    ]
+    if is_output:
+        lines.append("mismatch_P : 1  # phi_prime_P (target - out_P), written once per step")
+    if sends_error_down:
+        lines.append("partner_error : 1  # out_E of the partner error neuron (lateral synapses)")
+    if back_inputs is not None:
+        lines += [*[f"{name} : 1" for name in back_inputs], f"v_back = {_sum_of(back_inputs)} : 1"]
+    lines += [
+        *_readout(mode, activation, "P"),
+        "# presentation average: integral over the part of each presentation after settling",
+        "dsum_P/dt = averaging(t)*out_P : second",
+    ]
+    return "\n".join(lines)
+
+
+def error_equations(topdown_inputs: list[str], is_output: bool, mode: str, backprop: bool) -> str:
+    """Equations of an area's error neurons (soma, dendrite gated by the partner gains).
+
+    A hidden error neuron's dendrite is ``gain * v_td``: ``gain`` is WIP
+    times the partner gains, ``v_td`` the top-down error, either from the
+    lateral synapses (``backprop``: the partner's ``v_back``) or summed from
+    fixed feedback synapses (``topdown_inputs``, feedback alignment).  An
+    output error neuron's dendrite ``v_den`` is WIP times the gated mismatch
+    of the representation neurons, through ``g_tgt`` while a target is on;
+    its soma always leaks with g_l + g_tgt.  Error neurons are linear and
+    prospective: r_E = slope_E (g_err v_den / g_leak_E - offset_E).
+    """
+    lines = [
+        "g_l : hertz (constant)",
+        "g_den : hertz (constant)",
+        "g_tgt : hertz (constant)",
+        "slope_E : 1 (constant)",
+        "offset_E : 1 (constant)",
         "error_active : 1 (shared)  # 0 silences every error neuron of the area",
     ]
     if is_output:
         lines += [
-            "v_den = gain*(target_rates(t, i) - out_P) : 1",
+            "v_den : 1  # WIP times the gated mismatch (lateral synapses)",
             "g_err = g_tgt*target_on(t) : hertz",
+            "g_leak_E = g_l + g_tgt : hertz",
         ]
     else:
+        lines += ["gain : 1  # WIP times the partner gains phi' (lateral synapses)"]
+        if backprop:
+            lines += ["v_td : 1  # top-down error: the partner's v_back (lateral synapses)"]
+        else:
+            lines += [*[f"{name} : 1" for name in topdown_inputs], f"v_td = {_sum_of(topdown_inputs)} : 1"]
         lines += [
-            *[f"{name} : 1" for name in topdown_inputs],
-            f"v_td = {_sum_of(topdown_inputs)} : 1",
             "v_den = gain*v_td : 1",
             "g_err = g_den : hertz",
+            "g_leak_E = g_l + g_den : hertz",
         ]
     lines += [
-        "du_E/dt = g_err*v_den - (g_l + g_err)*u_E : 1",
-        "r_E = error_active*g_err*v_den/(g_l + g_err) : 1  # prospective, linear",
-        *_readout(mode, activation),
-        "# presentation averages: integrals over the part of each presentation after settling",
-        "dsum_P/dt = averaging(t)*out_P : second",
+        "du_E/dt = g_err*v_den - g_leak_E*u_E : 1",
+        "r_E = error_active*slope_E*(g_err*v_den/g_leak_E - offset_E) : 1  # prospective, linear",
+        *_readout(mode, None, "E"),
         "dsum_E/dt = averaging(t)*out_E : second",
     ]
     return "\n".join(lines)
@@ -144,17 +196,18 @@ def input_equations(mode: str, external: bool = False, filtered: bool = False) -
     return "\n".join(lines)
 
 
-def _readout(mode: str, activation: Activation) -> list[str]:
-    """What other groups read: rates (rate mode) or filtered spike trains (spiking)."""
+def _readout(mode: str, activation: Activation | None, population: str) -> list[str]:
+    """What other groups read of population P or E: rates (rate mode) or filtered spike trains."""
     if mode == "rate":
-        return ["out_P = r_P : 1", "out_E = r_E : 1"]
+        return [f"out_{population} = r_{population} : 1"]
+    if population == "E":
+        return ["da_E/dt = -a_E/tau_syn : 1  # trace: the (+) population adds, the (-) one subtracts",
+                "out_E = a_E : 1"]
     low, span = activation.rate_low, activation.rate_span
     return [
-        "# synaptic traces of the area's spiking populations, decoded back to phi's range",
+        "# synaptic trace of the spiking population, decoded back to phi's range",
         "da_P/dt = -a_P/tau_syn : 1",
-        "da_E/dt = -a_E/tau_syn : 1  # (+) population adds, (-) population subtracts",
         f"out_P = {low!r} + {span!r}*a_P : 1",
-        "out_E = a_E : 1",
     ]
 
 
@@ -185,28 +238,66 @@ TRACE_INCREMENT = {
     "error": "a_E_post += polarity_pre*trace_step",
 }
 
-#: Lateral, one-to-one couplings inside an area, as statements run every step.
-LATERAL_GAIN = "gain = w_pe*{phi_prime}"
-LATERAL_APICAL = "v_api = w_ep*out_E"
+def phi_prime_statement(activation: Activation) -> str:
+    """Run once per step on representation neurons: the gain phi' that WIP carries to the error neurons."""
+    return f"phi_prime_P = slope_P*{activation.expression('slope_P*(u_breve_P - offset_P)', derivative=True)}"
 
 
-def forward_synapse_equations(source_label: str, target_label: str, sends_error: bool) -> str:
+#: Run once per step on the output's representation neurons, after the membranes (so that
+#: the output error neurons fire from the output as the step leaves it): the gated mismatch.
+MISMATCH_STATEMENT = "mismatch_P = phi_prime_P*(target_rates(t, i) - out_P)"
+
+
+def lateral_synapse_equations(matrix: str, is_output: bool, backprop: bool, plastic: bool,
+                              sends_error_down: bool = False) -> str:
+    """Lateral synapses of one area: ``WIP`` (representation -> error) or ``BPI`` (error -> representation).
+
+    ``partner`` is 1 on the rectangular identity (error neuron i, representation
+    neuron i) and 0 elsewhere: with ``backprop`` feedback the same synapses copy
+    the partner's error up (BPI: ``partner_error``) and the partner's top-down
+    error over (WIP: ``v_td``); ``sends_error_down``: the area has error routes
+    to areas below, so BPI also fills ``partner_error``.  ``plastic`` lets the weight relax toward the
+    identity, dM/dt = -eta_lateral (M - partner), while plasticity is on.
+    """
+    weight = "dw/dt = -eta_lateral*learning_on(t)*(w - partner) : 1 (clock-driven)" if plastic \
+        else "w : 1 (constant)"
+    lines = [weight, "partner : 1 (constant)"]
+    if matrix == "WIP":
+        lines.append("v_den_post = w*mismatch_P_pre : 1 (summed)" if is_output
+                     else "gain_post = w*phi_prime_P_pre : 1 (summed)")
+        if backprop and not is_output:
+            lines.append("v_td_post = partner*v_back_pre : 1 (summed)")
+    else:
+        lines.append("v_api_post = w*out_E_pre : 1 (summed)")
+        if backprop and sends_error_down:
+            lines.append("partner_error_post = partner*out_E_pre : 1 (summed)")
+    return "\n".join(lines)
+
+
+def forward_synapse_equations(source_label: str, target_label: str, sends_error: bool,
+                              feedback_noise: bool = False) -> str:
     """A plastic basal projection from area ``source`` to area ``target``.
 
-    dW/dt = eta (u_breve_post - a v_bas_post) out_pre, the dendritic-prediction
-    rule: soma minus what the basal dendrite alone predicts, times the
-    presynaptic (filtered) activity.  With ``sends_error`` (backprop feedback)
-    the same synapses also send the target's error down to the source's error
-    neurons with W^T (a summed variable on the presynaptic side), so the
-    feedback tracks the learning weights exactly.
+    dW/dt = eta (u_breve_post - a v_bas_post) out_pre, a = g_bas / g_tot of the
+    postsynaptic neuron: the dendritic-prediction rule, soma minus what the
+    basal dendrite alone predicts, times the presynaptic (filtered) activity.
+    With ``sends_error`` (backprop feedback) the same synapses also send the
+    partner errors of the target area down to the source area with W^T (a
+    summed variable on the presynaptic side), so the feedback tracks the
+    learning weights exactly; ``feedback_noise`` adds the fixed ``feedback_noise`` Xi: (W + Xi)^T.
     """
     lines = [
-        "dw/dt = eta*learning_on(t)*(u_breve_P_post - basal_fraction*v_bas_post)*out_P_pre : 1 (clock-driven)",
+        "dw/dt = eta*learning_on(t)*(u_breve_P_post - g_bas_post/g_tot_post*v_bas_post)*out_P_pre"
+        " : 1 (clock-driven)",
         "eta : hertz (shared, constant)",
         f"v_bas_from_{source_label}_post = w*out_P_pre : 1 (summed)",
     ]
     if sends_error:
-        lines.append(f"v_td_from_{target_label}_pre = w*out_E_post : 1 (summed)")
+        if feedback_noise:
+            lines += ["feedback_noise : 1 (constant)",
+                      f"v_back_from_{target_label}_pre = (w + feedback_noise)*partner_error_post : 1 (summed)"]
+        else:
+            lines.append(f"v_back_from_{target_label}_pre = w*partner_error_post : 1 (summed)")
     return "\n".join(lines)
 
 

@@ -7,7 +7,9 @@ which :mod:`brian_errorcircuits.reference` repeats in numpy:
 1. bottom-up, area 1..L: basal input ``v_bas`` from the area below;
 2. top-down, area L..1: the partner gain, the top-down error ``v_td`` from
    the area above, the apical input ``v_api`` from the area's error neurons;
-3. Euler step of every plastic weight, then of every membrane and trace.
+3. Euler step of every plastic weight, then of every membrane and trace;
+4. the output area's gated mismatch, phi' (target - out_P), carried by WIP to
+   the output error neurons (their spikes, and the next step, see it).
 
 Spike generation (``thresholds``) and spike transmission (``synapses``)
 follow in Brian2's usual slots.
@@ -20,6 +22,7 @@ import brian2 as b2
 import numpy as np
 
 from . import equations as eq
+from .arrays import CircuitArrays, partner_matrix
 from .schedule import Schedule
 from .spec import CircuitSpec, SpecError, unit_default
 
@@ -28,6 +31,7 @@ ORDER_BOTTOM_UP = 10
 ORDER_TOP_DOWN = 1000
 ORDER_PLASTICITY = 5000
 ORDER_MEMBRANES = 6000
+ORDER_OUTPUT_MISMATCH = 7000  # after the membranes: the output error neurons see the output the step leaves
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,18 @@ class BuiltNetwork:
     """Brian2 objects of one simulation and what is needed to read them back."""
 
     network: b2.Network
-    areas: list  # area groups, index 0 = input
-    projections: list  # forward Synapses into area 1..L
+    areas: list  # representation groups, index 0 = input
+    projections: list  # forward Synapses, one per spec.projections entry
+    error_groups: list = field(default_factory=list)  # error groups, index 0 = None
+    laterals: list = field(default_factory=list)  # {'WIP': Synapses, 'BPI': Synapses} per area, index 0 None
     spike_groups: dict = field(default_factory=dict)  # (area, 'P'|'E') -> NeuronGroup
     spike_monitors: dict = field(default_factory=dict)
-    state_monitors: dict = field(default_factory=dict)
+    state_monitors: dict = field(default_factory=dict)  # (area, 'P'|'E') -> StateMonitor
     weight_monitors: list = field(default_factory=list)  # one per projection, if recorded
+
+    def group(self, k: int, population: str):
+        """Area k's representation (``'P'``) or error (``'E'``) group."""
+        return self.areas[k] if population == "P" else self.error_groups[k]
 
     def spike_trains(self) -> dict:
         """Recorded spikes per population as numpy arrays (the layout of ``RunResult.spikes``)."""
@@ -79,7 +89,7 @@ class BuiltNetwork:
         for key, monitor in self.spike_monitors.items():
             group = self.spike_groups[key]
             i = np.asarray(monitor.i[:])
-            size = group.N // self.areas[key[0]].N
+            size = group.N // self.group(*key).N
             entry = {"i": i, "t": np.asarray(monitor.t[:] / b2.second), "unit": i // size,
                      "n_neurons": int(group.N), "per_unit": size}
             if key[1] == "E":
@@ -91,88 +101,90 @@ class BuiltNetwork:
 
 def build_network(
     spec: CircuitSpec,
-    weights: list,
-    feedback_weights: list,
+    arrays: CircuitArrays,
     schedule: Schedule,
     recording: Recording = Recording(),
     silenced: tuple = (),
     external_input: bool = False,
 ) -> BuiltNetwork:
-    """Assemble the circuit of ``spec`` with the given weights for ``schedule``.
+    """Assemble the circuit of ``spec`` with the values of ``arrays`` for ``schedule``.
 
-    ``weights`` holds one (n_target, n_source) matrix per ``spec.projections``
-    entry, ``feedback_weights`` one per ``spec.feedback_projections`` entry
-    (used with feedback alignment).  ``silenced`` lists areas (1..L) whose
-    error neurons are clamped silent.  With ``external_input`` the input
-    rates are a variable ``r_P`` of the input group that the caller writes
-    during the run (closed loop, see :mod:`brian_errorcircuits.closed_loop`)
-    instead of the schedule's inputs.
+    ``silenced`` lists areas (1..L) whose error neurons are clamped silent.
+    With ``external_input`` the input rates are a variable ``r_P`` of the input
+    group that the caller writes during the run (closed loop, see
+    :mod:`brian_errorcircuits.closed_loop`) instead of the schedule's inputs.
     """
     p = spec.neuron
     L = spec.n_areas
     label = spec.label
     namespace = {
-        "g_l": p.g_l, "g_bas": p.g_bas, "g_api": p.g_api, "g_den": p.g_den, "g_tgt": p.g_tgt,
-        "g_tot": p.g_l + p.g_bas + p.g_api, "basal_fraction": p.basal_fraction,
         "tau_syn": p.tau_syn, "tau_input": p.tau_syn if p.tau_input is None else p.tau_input,
-        "rate_max": p.rate_max, "rate_err": p.rate_err,
-        **_timed_arrays(schedule),
+        "rate_max": p.rate_max, "rate_err": p.rate_err, "eta_lateral": spec.eta_lateral,
+        **_timed_arrays(spec, schedule),
     }
     backprop = spec.feedback == "backprop"
     topdown = [(src, into) for src, into, _ in spec.error_routes()]
+    senders = {src for src, _ in topdown} if backprop else set()
     objects, areas, projections = [], [], []
-    built = BuiltNetwork(b2.Network(), areas, projections)
+    built = BuiltNetwork(b2.Network(), areas, projections, error_groups=[None], laterals=[None])
 
     areas.append(b2.NeuronGroup(
-        spec.layers[0], eq.input_equations(spec.mode, external_input, filtered=p.tau_input is not None), method="euler", name="input",
-        namespace=namespace, order=ORDER_MEMBRANES,
+        spec.layers[0], eq.input_equations(spec.mode, external_input, filtered=p.tau_input is not None),
+        method="euler", name="input", namespace=namespace, order=ORDER_MEMBRANES,
     ))
     for k in range(1, L + 1):
         act = eq.ACTIVATIONS[p.output_activation if k == L else p.activation]
-        group = b2.NeuronGroup(
+        is_output = k == L
+        above = [src for src, into in topdown if into == k]
+        rep = b2.NeuronGroup(
             spec.layers[k],
-            eq.area_equations(
-                act,
-                basal_inputs=[f"v_bas_from_{label(pr.source)}" for pr in spec.projections if pr.target == k],
-                topdown_inputs=[f"v_td_from_{label(src)}" for src, tgt in topdown if tgt == k],
-                is_output=k == L,
-                mode=spec.mode,
-                prospective=p.prospective,
+            eq.representation_equations(
+                act, basal_inputs=[f"v_bas_from_{label(pr.source)}" for pr in spec.projections if pr.target == k],
+                back_inputs=[f"v_back_from_{label(src)}" for src in above] if backprop and not is_output else None,
+                is_output=is_output, mode=spec.mode, prospective=p.prospective, sends_error_down=k in senders,
             ),
-            method="euler", name=label(k), order=ORDER_MEMBRANES,
-            namespace=namespace,
+            method="euler", name=label(k), order=ORDER_MEMBRANES, namespace=namespace,
         )
-        group.w_pe = p.lateral_weight
-        group.w_ep = p.lateral_weight
-        group.error_active = 0.0 if k in silenced else 1.0
-        objects.append(group.run_regularly(
-            eq.LATERAL_GAIN.format(phi_prime=act.expression("u_breve_P", derivative=True)),
-            when="groups", order=_top_down_order(L, k), name=f"{label(k)}_gain",
-        ))
-        objects.append(group.run_regularly(
-            eq.LATERAL_APICAL, when="groups", order=_top_down_order(L, k) + 2, name=f"{label(k)}_apical",
-        ))
-        areas.append(group)
+        err = b2.NeuronGroup(
+            spec.error_sizes[k - 1],
+            eq.error_equations([f"v_td_from_{label(src)}" for src in above], is_output, spec.mode, backprop),
+            method="euler", name=f"{label(k)}_error", order=ORDER_MEMBRANES, namespace=namespace,
+        )
+        for population, group in (("P", rep), ("E", err)):
+            for name, values in arrays.neurons[k][population].items():
+                setattr(group, name, values * b2.Hz if name.startswith("g_") else values)
+        err.error_active = 0.0 if k in silenced else 1.0
+        objects.append(rep.run_regularly(eq.phi_prime_statement(act), when="groups",
+                                         order=_top_down_order(L, k), name=f"{label(k)}_gain"))
+        if is_output:
+            objects.append(rep.run_regularly(eq.MISMATCH_STATEMENT, when="groups", order=ORDER_OUTPUT_MISMATCH,
+                                             name=f"{label(k)}_mismatch"))
+        built.laterals.append(_laterals(spec, arrays, k, rep, err, backprop, k in senders, namespace))
+        areas.append(rep)
+        built.error_groups.append(err)
 
-    for pr, W in zip(spec.projections, weights):
+    for pr, W, xi in zip(spec.projections, arrays.weights, arrays.feedback_noise):
         sends_error = backprop and (pr.target, pr.source) in topdown
-        syn = _all_to_all(
+        noisy = sends_error and bool(np.any(xi))
+        syn = _connected(
             areas[pr.source], areas[pr.target],
-            eq.forward_synapse_equations(label(pr.source), label(pr.target), sends_error),
-            W, "w", f"{label(pr.source)}_to_{label(pr.target)}", namespace, ORDER_PLASTICITY,
+            eq.forward_synapse_equations(label(pr.source), label(pr.target), sends_error, noisy),
+            {"w": W, **({"feedback_noise": xi} if noisy else {})}, f"{label(pr.source)}_to_{label(pr.target)}",
+            namespace, ORDER_PLASTICITY,
         )
         syn.eta = spec.projection_eta(pr)
         syn.summed_updaters[f"v_bas_from_{label(pr.source)}_post"].order = ORDER_BOTTOM_UP + pr.target
         if sends_error:
-            syn.summed_updaters[f"v_td_from_{label(pr.target)}_pre"].order = _top_down_order(L, pr.source) + 1
+            syn.summed_updaters[f"v_back_from_{label(pr.target)}_pre"].order = _top_down_order(L, pr.source) + 1
         projections.append(syn)
     if not backprop:
-        for pr, B in zip(spec.feedback_projections, feedback_weights):
+        for pr, B in zip(spec.feedback_projections, arrays.feedback_weights):
             if (pr.source, pr.target) not in topdown:
                 continue  # lesioned
-            syn = _all_to_all(
-                areas[pr.source], areas[pr.target], eq.feedback_synapse_equations(label(pr.source)),
-                B, "b", f"{label(pr.source)}_to_{label(pr.target)}_feedback", namespace, ORDER_PLASTICITY,
+            syn = _connected(
+                built.error_groups[pr.source], built.error_groups[pr.target],
+                eq.feedback_synapse_equations(label(pr.source)), {"b": B},
+                f"{label(pr.source)}_to_{label(pr.target)}_feedback", namespace, ORDER_PLASTICITY,
             )
             syn.summed_updaters[f"v_td_from_{label(pr.source)}_post"].order = _top_down_order(L, pr.target) + 1
             objects.append(syn)
@@ -185,22 +197,49 @@ def build_network(
                 continue
             built.spike_monitors[key] = b2.SpikeMonitor(group, name=f"spikes_{group.name}")
     for k in range(1, L + 1):
-        present = [var for var in recording.variables if var in areas[k].variables]
-        if present:  # the output area has no top-down error input (v_td), for example
-            built.state_monitors[k] = b2.StateMonitor(
-                areas[k], present, record=True, dt=recording.dt, name=f"states_{label(k)}",
-            )
+        for population in ("P", "E"):
+            group = built.group(k, population)
+            present = [var for var in recording.variables if var in group.variables]
+            if present:  # the output area has no top-down error input (v_td), for example
+                built.state_monitors[(k, population)] = b2.StateMonitor(
+                    group, present, record=True, dt=recording.dt, name=f"states_{group.name}",
+                )
     if recording.weights:
         built.weight_monitors.extend(b2.StateMonitor(syn, "w", record=True, dt=recording.dt, name=f"weights_{syn.name}")
                                      for syn in projections)
-    unknown = set(recording.variables) - {var for group in areas[1:] for var in group.variables}
+    known = {var for k in range(1, L + 1) for pop in ("P", "E") for var in built.group(k, pop).variables}
+    unknown = set(recording.variables) - known
     if unknown:
         raise SpecError(f"Recording.variables names no variable of any area: {sorted(unknown)}")
     built.network.add(
-        *areas, *projections, *objects, *built.spike_groups.values(),
-        *built.spike_monitors.values(), *built.state_monitors.values(), *built.weight_monitors,
+        *areas, *built.error_groups[1:], *projections, *objects,
+        *[syn for lateral in built.laterals[1:] for syn in lateral.values()],
+        *built.spike_groups.values(), *built.spike_monitors.values(), *built.state_monitors.values(),
+        *built.weight_monitors,
     )
     return built
+
+
+def _laterals(spec, arrays, k, rep, err, backprop, sends_error_down, namespace) -> dict:
+    """Area k's lateral synapses WIP (rep -> err) and BPI (err -> rep), in their top-down slots.
+
+    Only nonzero entries and partner pairs are connected, so identity laterals
+    cost one synapse per neuron.
+    """
+    label, is_output = spec.label(k), k == spec.n_areas
+    plastic = float(spec.eta_lateral) > 0
+    partners = partner_matrix(*arrays.lateral[k]["WIP"].shape)
+    slot = _top_down_order(spec.n_areas, k)
+    synapses = {}
+    for matrix, source, target, partner in (("WIP", rep, err, partners), ("BPI", err, rep, partners.T)):
+        values = arrays.lateral[k][matrix]
+        syn = _connected(source, target, eq.lateral_synapse_equations(matrix, is_output, backprop, plastic, sends_error_down),
+                         {"w": values, "partner": partner}, f"{label}_{matrix}", namespace, ORDER_PLASTICITY,
+                         mask=(values != 0) | (partner != 0))
+        for name, updater in syn.summed_updaters.items():
+            updater.order = ORDER_OUTPUT_MISMATCH + 1 if name == "v_den_post" else slot + (2 if matrix == "WIP" else 3)
+        synapses[matrix] = syn
+    return synapses
 
 
 def _top_down_order(n_areas: int, k: int) -> int:
@@ -208,30 +247,36 @@ def _top_down_order(n_areas: int, k: int) -> int:
     return ORDER_TOP_DOWN + 10 * (n_areas - k)
 
 
-def _all_to_all(source, target, model, matrix, variable, name, namespace, order):
-    """Synapses between every unit of ``source`` and of ``target``, ``variable`` set from
-    ``matrix`` of shape (n_target, n_source)."""
+def _connected(source, target, model, values: dict, name, namespace, order, mask=None):
+    """Synapses from ``source`` to ``target`` where ``mask`` (default: everywhere) is set; each
+    variable in ``values`` is set from its matrix of shape (target.N, source.N)."""
+    mask = np.ones((target.N, source.N), bool) if mask is None else mask
+    post, pre = np.nonzero(mask)  # row = target, column = source
+    order_by_pre = np.lexsort((post, pre))  # synapses ordered by source, then target
+    pre, post = pre[order_by_pre], post[order_by_pre]
     syn = b2.Synapses(source, target, model, method="euler", name=name, namespace=namespace, order=order)
-    syn.connect(i=np.repeat(np.arange(source.N), target.N), j=np.tile(np.arange(target.N), source.N))
-    setattr(syn, variable, np.asarray(matrix, float).T.ravel())
+    syn.connect(i=pre, j=post)
+    for variable, matrix in values.items():
+        setattr(syn, variable, np.asarray(matrix, float)[post, pre])
     return syn
 
 
 def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, namespace: dict) -> list:
-    """Poisson populations reading their unit's rate, and their spike -> trace synapses."""
+    """Poisson populations reading their neuron's rate, and their spike -> trace synapses."""
     p = spec.neuron
     connections = []
-    for k, group in enumerate(built.areas):
+    for k in range(spec.n_areas + 1):
         act = eq.ACTIVATIONS[p.output_activation if k == spec.n_areas else p.activation]
         kinds = [("P", "input", p.input_neurons) if k == 0 else ("P", "representation", p.n_rep)]
         if k > 0:
             kinds.append(("E", "error", 2 * p.n_err))
         for pop, kind, size in kinds:
+            group = built.group(k, pop)
             model, threshold = eq.SPIKE_GENERATORS[kind]
-            per_sign = size if pop == "P" else p.n_err  # error units have a (+) and a (-) population
+            per_sign = size if pop == "P" else p.n_err  # error neurons have a (+) and a (-) population
             units = np.arange(group.N).repeat(size)
             spikes = b2.NeuronGroup(
-                group.N * size, model, threshold=threshold, name=f"{group.name}_{pop}_spikes",
+                group.N * size, model, threshold=threshold, name=f"{spec.label(k)}_{pop}_spikes",
                 namespace={**namespace, "rate_low": act.rate_low if k > 0 else 0.0,
                            "rate_span": act.rate_span},
             )
@@ -250,13 +295,14 @@ def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, namespace: dict
     return connections
 
 
-def _timed_arrays(schedule: Schedule) -> dict:
-    """Inputs, targets and switches of the schedule as TimedArrays (one run call)."""
+def _timed_arrays(spec: CircuitSpec, schedule: Schedule) -> dict:
+    """Inputs, targets and switches of the schedule as TimedArrays (one run call); inputs and
+    targets of task units are spread over the input and output neurons (``spec.encode_*``)."""
     dt = schedule.duration
     gate_dt = schedule.duration / schedule.averaging_steps_per_presentation
     arrays = {
-        "input_rates": (schedule.inputs, dt),
-        "target_rates": (schedule.targets, dt),
+        "input_rates": (spec.encode_inputs(schedule.inputs), dt),
+        "target_rates": (spec.encode_targets(schedule.targets), dt),
         "target_on": (schedule.target_on.astype(float), dt),
         "learning_on": (schedule.learning.astype(float), dt),
         "averaging": (schedule.averaging_gate(), gate_dt),

@@ -91,6 +91,23 @@ class NeuronParams:
 
 
 @dataclass(frozen=True)
+class Heterogeneity:
+    """Spread of per-neuron phi: phi_i(x) = phi(slope_i (x - offset_i)),
+    slope_i ~ N(1, ``slope``), offset_i ~ N(0, ``offset``) (Max et al. 2026, Fig. 5)."""
+
+    slope: float = 0.0
+    offset: float = 0.0
+
+    def validate(self, name: str) -> "Heterogeneity":
+        for part in ("slope", "offset"):
+            value = getattr(self, part)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+                    or not np.isfinite(value) or value < 0:
+                raise SpecError(f"{name}.{part}={value!r} must be a finite number >= 0")
+        return self
+
+
+@dataclass(frozen=True)
 class Projection:
     """A projection between areas (index 0 = input, 1..L = areas), with its density.
 
@@ -142,6 +159,32 @@ class CircuitSpec:
         Top-down error routes (from area, into area) cut, as in a lesion
         experiment: the lower area's error neurons no longer hear the upper
         area's errors along that route; the bottom-up projection stays.
+    error_sizes : tuple of int, optional
+        Error neurons n_E per area 1..L (default: as many as representation
+        neurons, ``layers[1:]``).
+    input_units, output_units : int, optional
+        Units of the task (columns of inputs and targets; default
+        ``layers[0]`` and ``layers[-1]``).  Input unit u drives the block of
+        ``layers[0] // input_units`` input neurons starting at
+        ``u * layers[0] // input_units``; output unit u is read as the mean of
+        its block of output neurons, and each of them gets the unit's target.
+    lateral_noise : float
+        Lateral matrices WIP (n_E x n_R) and BPI (n_R x n_E) start as
+        ``neuron.lateral_weight`` x the rectangular identity plus fixed noise
+        U(-lateral_noise, lateral_noise) (the original: 0.3 in its Fig. 3,
+        0.03 in its Fig. 4).
+    eta_lateral : Quantity (1/second)
+        Rate at which both lateral matrices relax toward the rectangular
+        identity, dM/dt = -eta_lateral (M - I), while plasticity is on (0: fixed).
+    feedback_noise : float
+        With ``backprop`` feedback: top-down weights (W + Xi)^T with a fixed
+        Xi ~ U(-feedback_noise, feedback_noise) drawn once, so they track the
+        learning W without equalling W^T (the original uses 0.5).
+    heterogeneity_rep, heterogeneity_err : Heterogeneity
+        Spread of the per-neuron slope and offset of phi in representation
+        and in error neurons (default none).
+    initial_voltage_spread : float
+        Somatic voltages start N(0, spread) at every run (the original: 1; default 0).
     """
 
     layers: tuple
@@ -159,6 +202,15 @@ class CircuitSpec:
     area_names: tuple = None
     eta_scaled_by_density: bool = False  #: multiply each projection's eta by its density
     lesioned_feedback: tuple = ()
+    error_sizes: tuple = None
+    input_units: int = None
+    output_units: int = None
+    lateral_noise: float = 0.0
+    eta_lateral: Quantity = unit_default(0 * Hz)
+    feedback_noise: float = 0.0
+    heterogeneity_rep: Heterogeneity = field(default_factory=Heterogeneity)
+    heterogeneity_err: Heterogeneity = field(default_factory=Heterogeneity)
+    initial_voltage_spread: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers) if self.layers is not None else ())
@@ -178,8 +230,7 @@ class CircuitSpec:
             object.__setattr__(self, "eta", (0 * Hz,) * max(areas, 0))
         elif not isinstance(self.eta, (tuple, list)):
             object.__setattr__(self, "eta", (self.eta,) * max(areas, 0))
-        sizes_ok = all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
-                       for n in self.layers)
+        sizes_ok = all(_is_count(n) for n in self.layers)
         if self.init_scale is None and areas > 0 and sizes_ok:
             fan_in = [sum(self.layers[p.source] for p in self.projections
                           if p.target == k and 0 <= p.source < len(self.layers))
@@ -187,12 +238,19 @@ class CircuitSpec:
             object.__setattr__(self, "init_scale", tuple(1 / np.sqrt(max(n, 1)) for n in fan_in))
         object.__setattr__(self, "eta", tuple(self.eta))
         object.__setattr__(self, "init_scale", tuple(self.init_scale or ()))
+        if self.error_sizes is None:
+            object.__setattr__(self, "error_sizes", tuple(self.layers[1:]))
+        object.__setattr__(self, "error_sizes", tuple(self.error_sizes))
+        if self.input_units is None and self.layers:
+            object.__setattr__(self, "input_units", self.layers[0])
+        if self.output_units is None and self.layers:
+            object.__setattr__(self, "output_units", self.layers[-1])
 
     def validate(self) -> "CircuitSpec":
         if len(self.layers) < 2:
             raise SpecError(f"layers={self.layers!r}: need an input size and at least one area")
         for k, n in enumerate(self.layers):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            if not _is_count(n):
                 raise SpecError(f"layers[{k}]={n!r}: every area needs at least 1 unit")
         if self.mode not in MODES:
             raise SpecError(f"mode={self.mode!r} is unknown; choose one of {MODES}")
@@ -212,6 +270,7 @@ class CircuitSpec:
         _positive("dt", self.dt, ms)
         self._validate_projections()
         self.neuron.validate()
+        self._validate_populations()
         if self.mode == "spiking":
             for name in ("activation", "output_activation"):
                 act = ACTIVATIONS[getattr(self.neuron, name)]
@@ -221,6 +280,31 @@ class CircuitSpec:
                         "non-negative firing rate in spiking mode"
                     )
         return self
+
+    def _validate_populations(self):
+        if len(self.error_sizes) != self.n_areas:
+            raise SpecError(f"error_sizes has {len(self.error_sizes)} entries for {self.n_areas} areas")
+        for k, n in enumerate(self.error_sizes):
+            if not _is_count(n):
+                raise SpecError(f"error_sizes[{k}]={n!r}: every area needs at least 1 error neuron")
+        for name, units, neurons in (("input_units", self.input_units, self.layers[0]),
+                                     ("output_units", self.output_units, self.layers[-1])):
+            if not _is_count(units) or neurons % units:
+                raise SpecError(f"{name}={units!r} must be a positive divisor of the area's {neurons} neurons")
+        for name in ("lateral_noise", "feedback_noise", "initial_voltage_spread"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+                    or not np.isfinite(value) or value < 0:
+                raise SpecError(f"{name}={value!r} must be a finite number >= 0")
+        if self.feedback_noise and self.feedback != "backprop":
+            raise SpecError("feedback_noise perturbs backprop feedback (W + Xi)^T; "
+                            f"with feedback={self.feedback!r} set feedback_scale instead")
+        _non_negative("eta_lateral", self.eta_lateral, Hz)
+        for name in ("heterogeneity_rep", "heterogeneity_err"):
+            value = getattr(self, name)
+            if not isinstance(value, Heterogeneity):
+                raise SpecError(f"{name} must be a Heterogeneity(slope=..., offset=...), got {value!r}")
+            value.validate(name)
 
     def _validate_projections(self):
         L = self.n_areas
@@ -239,6 +323,9 @@ class CircuitSpec:
                 lowest = 0 if upward else 1
                 if not (lowest <= p.source <= L and 1 <= p.target <= L):
                     raise SpecError(f"{kind}: {p} names an area outside {lowest}..{L}")
+                if p.source == p.target:
+                    raise SpecError(f"{kind}: {p} projects area {p.source} onto itself; "
+                                    "an area's own coupling is its lateral matrices")
                 if (p.source < p.target) != upward:
                     direction = "upward (source < target)" if upward else "downward (source > target)"
                     raise SpecError(f"{kind}: {p} must point {direction}")
@@ -274,6 +361,19 @@ class CircuitSpec:
     @property
     def n_areas(self) -> int:
         return len(self.layers) - 1
+
+    def encode_inputs(self, inputs) -> np.ndarray:
+        """Task inputs (samples, input_units) -> rates of the input neurons (samples, layers[0])."""
+        return _spread(inputs, self.layers[0] // self.input_units)
+
+    def encode_targets(self, targets) -> np.ndarray:
+        """Task targets (samples, output_units) -> a target per output neuron (samples, layers[-1])."""
+        return _spread(targets, self.layers[-1] // self.output_units)
+
+    def decode_outputs(self, outputs) -> np.ndarray:
+        """Output neurons (samples, layers[-1]) -> task outputs (samples, output_units): block means."""
+        outputs = np.atleast_2d(np.asarray(outputs, float))
+        return outputs.reshape(len(outputs), self.output_units, -1).mean(axis=2)
 
     def projection_eta(self, projection: Projection) -> Quantity:
         """Learning rate of a bottom-up projection: its target's eta, times density if asked."""
@@ -313,6 +413,17 @@ class CircuitSpec:
         return dataclasses.replace(self, **changes)
 
 
+def _spread(values, neurons_per_unit: int) -> np.ndarray:
+    """Each column repeated for the neurons of its unit (the array itself, as 2-D floats, when 1)."""
+    values = np.atleast_2d(np.asarray(values, float))
+    return values if neurons_per_unit == 1 else np.repeat(values, neurons_per_unit, axis=1)
+
+
+def _is_count(n) -> bool:
+    """A positive integer (bools excluded)."""
+    return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
+
+
 def brian_label(name: str) -> str:
     """``name`` as a Brian2 identifier (letters, digits, underscores)."""
     label = re.sub(r"\W", "_", str(name))
@@ -347,4 +458,4 @@ def _non_negative(name, value, unit):
         raise SpecError(f"{name}={value!r} must not be negative")
 
 
-__all__ = ["NeuronParams", "CircuitSpec", "Projection", "hierarchy", "brian_label", "SpecError", "override", "MODES", "FEEDBACK_MODES", "TARGETS"]
+__all__ = ["NeuronParams", "CircuitSpec", "Projection", "Heterogeneity", "hierarchy", "brian_label", "SpecError", "override", "MODES", "FEEDBACK_MODES", "TARGETS"]

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from brian_errorcircuits.equations import (
-    ACTIVATIONS, area_equations, feedback_synapse_equations, forward_synapse_equations, input_equations,
+    ACTIVATIONS, error_equations, feedback_synapse_equations, forward_synapse_equations, input_equations,
+    lateral_synapse_equations, representation_equations,
 )
 
 #: the analytic functions each activation stands for
@@ -111,49 +112,78 @@ def test_expression_refers_only_to_its_argument(name):
 
 
 # -------------------------------------------------------- area equations
-COMMON = {"v_bas", "v_api", "u_P", "u_breve_P", "r_P", "gain", "w_pe", "w_ep", "error_active",
-          "v_den", "g_err", "u_E", "r_E", "out_P", "out_E", "sum_P", "sum_E"}
+REPRESENTATION = {"g_l", "g_bas", "g_api", "g_tot", "slope_P", "offset_P", "v_bas", "v_api", "u_P", "u_breve_P",
+                  "r_P", "phi_prime_P", "out_P", "sum_P"}
+ERROR = {"g_l", "g_den", "g_tgt", "slope_E", "offset_E", "error_active", "v_den", "g_err", "g_leak_E", "u_E",
+         "r_E", "out_E", "sum_E"}
 
 
 @pytest.mark.parametrize("mode", ["rate", "spiking"])
 @pytest.mark.parametrize("is_output", [True, False])
 @pytest.mark.parametrize("prospective", [True, False])
-def test_area_equations_parse(mode, is_output, prospective):
+def test_representation_equations_parse(mode, is_output, prospective):
     basal = ["v_bas_from_input", "v_bas_from_area3"]
-    topdown = [] if is_output else ["v_td_from_area2"]
-    eqs = b2.Equations(area_equations(ACTIVATIONS["tanh"], basal, topdown, is_output, mode, prospective))
-    assert COMMON <= eqs.names
+    back = None if is_output else ["v_back_from_area2"]
+    eqs = b2.Equations(representation_equations(ACTIVATIONS["tanh"], basal, back, is_output, mode, prospective,
+                                                sends_error_down=True))
+    assert REPRESENTATION <= eqs.names
     for name in basal:
-        assert name in eqs.names
         assert name in eqs["v_bas"].identifiers
-    if is_output:
-        assert "v_td" not in eqs.names
-        assert {"target_rates", "out_P"} <= eqs["v_den"].identifiers
-    else:
-        assert "v_td_from_area2" in eqs.names and "v_td" in eqs["v_den"].identifiers
-    assert {"u_P", "u_E", "sum_P", "sum_E"} <= eqs.diff_eq_names
-    if mode == "spiking":
-        assert {"a_P", "a_E"} <= eqs.diff_eq_names
-    else:
-        assert "a_P" not in eqs.names and "a_E" not in eqs.names
+    assert ("mismatch_P" in eqs.names) == is_output
+    assert ("v_back" in eqs.names) == (not is_output)
+    assert "partner_error" in eqs.names
+    assert {"slope_P", "offset_P", "u_breve_P"} <= eqs["r_P"].identifiers
+    assert {"u_P", "sum_P"} <= eqs.diff_eq_names
+    assert ("a_P" in eqs.diff_eq_names) == (mode == "spiking")
     if prospective:
-        assert {"v_bas", "v_api"} <= eqs["u_breve_P"].identifiers
+        assert {"v_bas", "v_api", "g_tot"} <= eqs["u_breve_P"].identifiers
     else:
         assert str(eqs["u_breve_P"].expr) == "u_P"
 
 
+@pytest.mark.parametrize("mode", ["rate", "spiking"])
+@pytest.mark.parametrize("is_output", [True, False])
+@pytest.mark.parametrize("backprop", [True, False])
+def test_error_equations_parse(mode, is_output, backprop):
+    topdown = [] if is_output or backprop else ["v_td_from_area2"]
+    eqs = b2.Equations(error_equations(topdown, is_output, mode, backprop))
+    assert ERROR <= eqs.names
+    assert ("a_E" in eqs.diff_eq_names) == (mode == "spiking")
+    if is_output:
+        assert "target_on" in eqs["g_err"].identifiers
+        assert eqs["g_leak_E"].identifiers == {"g_l", "g_tgt"}  # leaks with g_l + g_tgt, target or not
+    else:
+        assert {"gain", "v_td"} <= eqs["v_den"].identifiers
+        if not backprop:
+            assert "v_td_from_area2" in eqs["v_td"].identifiers
+    assert {"slope_E", "offset_E", "error_active"} <= eqs["r_E"].identifiers
+
+
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("mode", ["rate", "spiking"])
-def test_area_equations_parse_for_every_activation(name, mode):
+def test_representation_equations_parse_for_every_activation(name, mode):
     if mode == "spiking" and ACTIVATIONS[name].rate_low is None:
         pytest.skip("spiking mode needs an activation bounded below")
-    eqs = b2.Equations(area_equations(ACTIVATIONS[name], ["v_bas_from_input"], [], True, mode))
-    assert eqs["r_P"].identifiers - FUNCTIONS == {"u_breve_P"}
+    eqs = b2.Equations(representation_equations(ACTIVATIONS[name], ["v_bas_from_input"], None, True, mode))
+    assert eqs["r_P"].identifiers - FUNCTIONS == {"u_breve_P", "slope_P", "offset_P"}
 
 
-def test_area_equations_without_basal_inputs():
-    eqs = b2.Equations(area_equations(ACTIVATIONS["tanh"], [], [], True, "rate"))
+def test_representation_equations_without_basal_inputs():
+    eqs = b2.Equations(representation_equations(ACTIVATIONS["tanh"], [], None, True, "rate"))
     assert str(eqs["v_bas"].expr) == "0"
+
+
+@pytest.mark.parametrize("matrix", ["WIP", "BPI"])
+@pytest.mark.parametrize("is_output", [True, False])
+@pytest.mark.parametrize("plastic", [True, False])
+def test_lateral_synapse_equations_parse(matrix, is_output, plastic):
+    eqs = b2.Equations(lateral_synapse_equations(matrix, is_output, True, plastic, sends_error_down=True))
+    assert ("w" in eqs.diff_eq_names) == plastic
+    summed = {name for name in eqs.names if name.endswith("_post")}
+    if matrix == "WIP":
+        assert summed == ({"v_den_post"} if is_output else {"gain_post", "v_td_post"})
+    else:
+        assert summed == {"v_api_post", "partner_error_post"}
 
 
 @pytest.mark.parametrize("mode", ["rate", "spiking"])
@@ -164,13 +194,15 @@ def test_input_equations_parse(mode):
 
 
 @pytest.mark.parametrize("sends_error", [False, True])
-def test_forward_synapse_equations_parse(sends_error):
-    eqs = b2.Equations(forward_synapse_equations("area1", "area2", sends_error))
+@pytest.mark.parametrize("noise", [False, True])
+def test_forward_synapse_equations_parse(sends_error, noise):
+    eqs = b2.Equations(forward_synapse_equations("area1", "area2", sends_error, noise))
     assert {"w", "eta", "v_bas_from_area1_post"} <= eqs.names
     assert "w" in eqs.diff_eq_names
-    assert ("v_td_from_area2_pre" in eqs.names) == sends_error
+    assert ("v_back_from_area2_pre" in eqs.names) == sends_error
     if sends_error:
-        assert "w" in eqs["v_td_from_area2_pre"].identifiers
+        expected = {"w", "feedback_noise", "partner_error_post"} if noise else {"w", "partner_error_post"}
+        assert eqs["v_back_from_area2_pre"].identifiers == expected
 
 
 def test_feedback_synapse_equations_parse():

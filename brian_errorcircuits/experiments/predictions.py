@@ -126,7 +126,7 @@ def backprop_signal(setup: Setup) -> dict:
     for feedback in ("backprop", "feedback_alignment"):
         circuit = setup.circuit(feedback=feedback)
         result = circuit.run(circuit.block(*setup.probe, label="probe", **setup.timing), Recording(spikes=True))
-        deltas = backprop_deltas(circuit.spec, circuit.weights, *setup.probe)
+        deltas = backprop_deltas(circuit.spec, circuit.weights, *setup.probe, circuit.arrays.neurons)
         values[feedback] = {k: cosine(error_from_spikes(result, k, "probe"), deltas[k])
                             for k in range(1, circuit.spec.n_areas)}
     hidden = values["backprop"]
@@ -225,8 +225,8 @@ def apical_basal(setup: Setup) -> dict:
     circuit = setup.circuit()
     result = circuit.run(circuit.block(*setup.probe, label="probe", **setup.timing),
                          Recording(variables=("v_api", "v_bas"), dt=1 * b2.ms))
-    deltas = backprop_deltas(circuit.spec, circuit.weights, *setup.probe)
-    _, rates = forward(circuit.spec, circuit.weights, setup.probe[0])
+    deltas = backprop_deltas(circuit.spec, circuit.weights, *setup.probe, circuit.arrays.neurons)
+    _, rates = forward(circuit.spec, circuit.weights, setup.probe[0], circuit.arrays.neurons)
     T, settle = float(setup.timing["duration"]), float(setup.timing["settle"])
     times = result.states["t"]
     values = {}

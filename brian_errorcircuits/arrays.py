@@ -1,0 +1,184 @@
+"""The numbers a circuit carries between runs: weights, lateral matrices, per-neuron values.
+
+A :class:`~brian_errorcircuits.spec.CircuitSpec` says how these are drawn
+(ranges, spreads, seeds); :class:`CircuitArrays` holds the drawn (or given)
+values, checked for shape and finiteness.  The Brian2 builder and the numpy
+reference read the same object, so both integrate the same circuit.
+
+Per area k (1..L), with n_R representation and n_E error neurons:
+
+- ``lateral[k]['WIP']`` (n_E, n_R): representation -> error neurons; carries the
+  partner gains phi'(u) (and, in the output area, the gated mismatch);
+- ``lateral[k]['BPI']`` (n_R, n_E): error -> representation neurons, onto the
+  apical dendrite;
+- ``neurons[k]['P']`` / ``neurons[k]['E']``: per-neuron values of the
+  representation / error neurons: conductances (1/s, plain floats), the slope
+  and offset of phi (phi_i(x) = phi(slope_i (x - offset_i))) and the initial
+  somatic voltage.
+
+The *partner* of error neuron i is representation neuron i (the rectangular
+identity, for i < min(n_E, n_R)): lateral matrices start from it, lateral
+plasticity pulls them back to it, and ``backprop`` feedback uses it to route
+each error through the forward weight of its partners.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .spec import CircuitSpec, SpecError
+
+#: per-neuron values of representation (P) and error (E) neurons, in the order they are drawn
+REPRESENTATION_VALUES = ("g_l", "g_bas", "g_api", "slope_P", "offset_P", "u_P")
+ERROR_VALUES = ("g_l", "g_den", "g_tgt", "slope_E", "offset_E", "u_E")
+
+
+def partner_matrix(n_error: int, n_rep: int) -> np.ndarray:
+    """The rectangular identity (n_error, n_rep): error neuron i is partner of representation neuron i."""
+    return np.eye(n_error, n_rep)
+
+
+@dataclass
+class CircuitArrays:
+    """Weights, lateral matrices and per-neuron values of one circuit (numpy, SI units).
+
+    ``weights[p]`` (n_target, n_source) per ``spec.projections`` entry;
+    ``feedback_weights[p]`` per ``spec.feedback_projections`` entry (fixed,
+    used with feedback alignment); ``feedback_noise[p]`` (shape of
+    ``weights[p]``): the fixed Xi of ``backprop`` feedback, whose top-down
+    matrix is (W + Xi)^T; ``lateral`` and ``neurons``: lists indexed by area
+    (index 0, the input, is None), see the module docstring.
+    """
+
+    weights: list
+    feedback_weights: list
+    feedback_noise: list
+    lateral: list
+    neurons: list = field(default_factory=list)
+
+    @classmethod
+    def draw(cls, spec: CircuitSpec, weights=None, feedback_weights=None, lateral=None,
+             feedback_noise=None, neurons=None) -> "CircuitArrays":
+        """Arrays for ``spec``: the given ones checked, the others drawn from ``spec.seed``.
+
+        Forward and feedback weights come first from ``default_rng(seed)`` (as they
+        always have); laterals, feedback noise and per-neuron values from a second,
+        independent stream, so switching them on never changes the weights.
+        """
+        rng = np.random.default_rng(spec.seed)
+        n, n_err = spec.layers, spec.error_sizes
+        shapes = [(n[p.target], n[p.source]) for p in spec.projections]
+        if weights is None:
+            weights = [p.density * rng.uniform(-1, 1, size=shape) * spec.init_scale[p.target - 1]
+                       for p, shape in zip(spec.projections, shapes)]
+        feedback_shapes = [(n_err[p.target - 1], n_err[p.source - 1]) for p in spec.feedback_projections]
+        if feedback_weights is None:
+            feedback_weights = [
+                p.density * rng.uniform(-1, 1, size=shape) * spec.feedback_scale * spec.init_scale[p.source - 1]
+                for p, shape in zip(spec.feedback_projections, feedback_shapes)
+            ]
+        extra = np.random.default_rng([spec.seed, 1])
+        if feedback_noise is None:
+            feedback_noise = [extra.uniform(-1, 1, size=shape) * spec.feedback_noise if spec.feedback_noise
+                              else np.zeros(shape) for shape in shapes]
+        if lateral is None:
+            lateral = [None] + [
+                {name: spec.neuron.lateral_weight * identity
+                 + (extra.uniform(-1, 1, size=identity.shape) * spec.lateral_noise if spec.lateral_noise else 0)
+                 for name, identity in (("WIP", partner_matrix(n_err[k - 1], n[k])),
+                                        ("BPI", partner_matrix(n_err[k - 1], n[k]).T))}
+                for k in range(1, spec.n_areas + 1)
+            ]
+        if neurons is None:
+            neurons = [None] + [{"P": _drawn_values(spec, extra, "P", n[k]),
+                                 "E": _drawn_values(spec, extra, "E", n_err[k - 1])}
+                                for k in range(1, spec.n_areas + 1)]
+        return cls(
+            weights=_checked_matrices("weights", weights, shapes),
+            feedback_weights=_checked_matrices("feedback_weights", feedback_weights, feedback_shapes),
+            feedback_noise=_checked_matrices("feedback_noise", feedback_noise, shapes),
+            lateral=_checked_lateral(spec, lateral),
+            neurons=_checked_neurons(spec, neurons),
+        )
+
+    def copy(self) -> "CircuitArrays":
+        """A deep copy (numpy arrays copied)."""
+        return CircuitArrays(
+            weights=[W.copy() for W in self.weights],
+            feedback_weights=[B.copy() for B in self.feedback_weights],
+            feedback_noise=[X.copy() for X in self.feedback_noise],
+            lateral=[None] + [{name: M.copy() for name, M in area.items()} for area in self.lateral[1:]],
+            neurons=[None] + [{kind: {name: v.copy() for name, v in values.items()}
+                               for kind, values in area.items()} for area in self.neurons[1:]],
+        )
+
+
+def _drawn_values(spec: CircuitSpec, rng, kind: str, size: int) -> dict:
+    """Per-neuron values of one population: conductances from ``spec.neuron``, slope ~ N(1, spread),
+    offset ~ N(0, spread), initial voltage ~ N(0, spec.initial_voltage_spread)."""
+    p = spec.neuron
+    spread = spec.heterogeneity_rep if kind == "P" else spec.heterogeneity_err
+    names = REPRESENTATION_VALUES if kind == "P" else ERROR_VALUES
+    values = {name: np.full(size, float(getattr(p, name))) for name in names[:-3]}
+    values[names[-3]] = 1 + spread.slope * rng.standard_normal(size) if spread.slope else np.ones(size)
+    values[names[-2]] = spread.offset * rng.standard_normal(size) if spread.offset else np.zeros(size)
+    sigma = spec.initial_voltage_spread
+    values[names[-1]] = sigma * rng.standard_normal(size) if sigma else np.zeros(size)
+    return values
+
+
+def _checked_matrices(name, matrices, shapes):
+    """Float copies of ``matrices``, checked for count, shape and finiteness."""
+    if len(matrices) != len(shapes):
+        raise SpecError(f"{name} has {len(matrices)} matrices; expected {len(shapes)}")
+    checked = []
+    for k, (W, shape) in enumerate(zip(matrices, shapes)):
+        W = np.array(W, dtype=float)
+        if W.shape != shape:
+            raise SpecError(f"{name}[{k}] has shape {W.shape}; expected {shape}")
+        if not np.isfinite(W).all():
+            raise SpecError(f"{name}[{k}] contains NaN or infinite values")
+        checked.append(W)
+    return checked
+
+
+def _checked_lateral(spec: CircuitSpec, lateral) -> list:
+    if len(lateral) != spec.n_areas + 1 or lateral[0] is not None:
+        raise SpecError(f"lateral needs one entry per area, index 0 (the input) None: {spec.n_areas + 1} entries")
+    checked = [None]
+    for k in range(1, spec.n_areas + 1):
+        entry = lateral[k]
+        if not isinstance(entry, dict) or set(entry) != {"WIP", "BPI"}:
+            raise SpecError(f"lateral[{k}] must be a dict with the matrices 'WIP' and 'BPI'")
+        n_r, n_e = spec.layers[k], spec.error_sizes[k - 1]
+        wip, bpi = _checked_matrices(f"lateral[{k}]", [entry["WIP"], entry["BPI"]], [(n_e, n_r), (n_r, n_e)])
+        checked.append({"WIP": wip, "BPI": bpi})
+    return checked
+
+
+def _checked_neurons(spec: CircuitSpec, neurons) -> list:
+    if len(neurons) != spec.n_areas + 1 or neurons[0] is not None:
+        raise SpecError(f"neurons needs one entry per area, index 0 (the input) None: {spec.n_areas + 1} entries")
+    checked = [None]
+    for k in range(1, spec.n_areas + 1):
+        area = {}
+        for kind, names, size in (("P", REPRESENTATION_VALUES, spec.layers[k]),
+                                  ("E", ERROR_VALUES, spec.error_sizes[k - 1])):
+            given = neurons[k].get(kind, {}) if isinstance(neurons[k], dict) else None
+            if given is None or set(given) != set(names):
+                raise SpecError(f"neurons[{k}][{kind!r}] must hold exactly {sorted(names)}")
+            values = {}
+            for name in names:
+                value = np.array(given[name], dtype=float)
+                if value.shape != (size,) or not np.isfinite(value).all():
+                    raise SpecError(f"neurons[{k}][{kind!r}][{name!r}] needs {size} finite values")
+                if name.startswith("g_") and value.min() <= 0:
+                    raise SpecError(f"neurons[{k}][{kind!r}][{name!r}]: conductances must be positive")
+                values[name] = value
+            area[kind] = values
+        checked.append(area)
+    return checked
+
+
+__all__ = ["CircuitArrays", "partner_matrix", "REPRESENTATION_VALUES", "ERROR_VALUES"]
