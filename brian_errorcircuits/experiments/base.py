@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
+from ..files import write_json
 
 #: Defaults every spiking training experiment shares: learning rate, timing, error-neuron gain.
 SPIKING_TRAINING = {
@@ -78,21 +78,6 @@ def output_dir(name: str, params: dict, out: str | None = None) -> Path:
     path = Path(out)
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def write_json(path: Path, data) -> None:
-    def plain(value):
-        if isinstance(value, dict):
-            return {str(k): plain(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return plain(value.tolist())
-        return value
-
-    path.write_text(json.dumps(plain(data), indent=2) + "\n")
 
 
 def argument_parser(name: str, module) -> argparse.ArgumentParser:
