@@ -3,6 +3,7 @@ import json
 import math
 import os
 import re
+import subprocess
 from argparse import Namespace
 from pathlib import Path
 from types import SimpleNamespace
@@ -118,3 +119,26 @@ def test_unreadable_saved_run_is_named_in_a_warning_and_run_again(tmp_path, monk
     reused = depth_scaling.saved_or_new_run(params, 2, "rate", 0, tmp_path)
     assert calls == [(2, "rate", 0)], "the rerun's saved file was not reused"
     assert reused["angles_deg"][0] == 10.0 and math.isnan(reused["angles_deg"][1])
+
+
+# ------------------------------------------------------------ provenance
+def test_params_json_records_versions_and_commit_next_to_the_parameters(tmp_path):
+    import brian2
+
+    import brian_errorcircuits
+
+    run_fake_experiment(tmp_path)
+    params = strict_json(tmp_path / "params.json")
+    checkout = Path(brian_errorcircuits.__file__).parent
+    head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
+    assert params == {"seed": 0, "scale": 1.0, "package_version": brian_errorcircuits.__version__,
+                      "brian2_version": brian2.__version__, "numpy_version": np.__version__,
+                      "git_commit": head.stdout.strip() if head.returncode == 0 else None}
+
+
+def test_git_commit_is_none_outside_a_checkout_and_for_untracked_folders(tmp_path):
+    assert base.git_commit(tmp_path) is None
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "site-packages").mkdir()
+    (tmp_path / "site-packages" / "module.py").write_text("")
+    assert base.git_commit(tmp_path / "site-packages") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -80,6 +81,33 @@ def output_dir(name: str, params: dict, out: str | None = None) -> Path:
     return path
 
 
+def provenance() -> dict:
+    """What produced a result: versions of this package, Brian2 and numpy, and the git commit (or None)."""
+    import brian2
+    import numpy
+
+    from .. import __version__
+
+    return {"package_version": __version__, "brian2_version": brian2.__version__,
+            "numpy_version": numpy.__version__, "git_commit": git_commit(Path(__file__).resolve().parent)}
+
+
+def git_commit(folder: Path) -> str | None:
+    """HEAD of the git checkout whose tracked files include ``folder``; None when there is none.
+
+    An installed copy of the package (not tracked, even inside some
+    repository's virtual environment) and a machine without git give None.
+    """
+    def git(*arguments):
+        return subprocess.run(["git", "-C", str(folder), *arguments], capture_output=True, text=True, check=True)
+
+    try:
+        git("ls-files", "--error-unmatch", ".")
+        return git("rev-parse", "HEAD").stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def argument_parser(name: str, module) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"errorcircuits run {name}", description=module.QUESTION)
     add_common_arguments(parser)
@@ -100,7 +128,7 @@ def run(name: str, module, args) -> dict:
     """Run experiment ``module`` with parsed ``args``: params.json, summary.json, figures."""
     params = parameters(module.DEFAULTS, args.overrides, seed=args.seed, mode=args.mode, target=args.target)
     out = output_dir(name, params, args.out)
-    write_json(out / "params.json", params)
+    write_json(out / "params.json", {**params, **provenance()})
     print(f"{name}: {module.QUESTION}\n  output: {out}", flush=True)
     start = time.perf_counter()
     summary = module.run(params, out)
