@@ -31,7 +31,7 @@ import numpy as np
 
 __all__ = ["TableError", "ProjectionTable", "load_table", "shipped_tables"]
 
-#: Folder, inside the package, that holds the shipped tables.
+#: Folder of the shipped tables: ``models/`` at the top of the repository, installed as ``brian_errorcircuits/models``.
 SHIPPED_FOLDER = "models"
 
 DIRECTIONS = ("bottom_up", "top_down")
@@ -284,10 +284,16 @@ def _parse_csv(text: str, source: str) -> ProjectionTable:
                            source=source)
 
 
+def _shipped_folder():
+    """The folder of the shipped tables: inside the installed package (a wheel), else the repository's
+    top-level ``models/`` (a checkout or an editable install import the package from the repository)."""
+    installed = resources.files(__package__) / SHIPPED_FOLDER
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / SHIPPED_FOLDER
+
+
 def shipped_tables() -> tuple:
     """Names of the tables shipped with the package (usable with :func:`load_table`)."""
-    folder = resources.files(__package__) / SHIPPED_FOLDER
-    return tuple(sorted(entry.name[:-len(".csv")] for entry in folder.iterdir()
+    return tuple(sorted(entry.name[:-len(".csv")] for entry in _shipped_folder().iterdir()
                         if entry.name.endswith(".csv")))
 
 
@@ -305,7 +311,7 @@ def load_table(name_or_path) -> ProjectionTable:
     is_bare_name = not isinstance(name_or_path, Path) and "/" not in text and "\\" not in text
     if is_bare_name:
         name = text[:-len(".csv")] if text.endswith(".csv") else text
-        shipped = resources.files(__package__) / SHIPPED_FOLDER / f"{name}.csv"
+        shipped = _shipped_folder() / f"{name}.csv"
         if shipped.is_file():
             source = f"shipped table {name!r}"
             return _parse_csv(_read_text(shipped, source), source)
