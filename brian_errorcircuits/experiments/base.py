@@ -95,7 +95,7 @@ def parameters(defaults: dict, overrides: list[str] = (), **named) -> dict:
     return params
 
 
-def counts_items(key: str) -> bool:
+def counts_samples_or_neurons(key: str) -> bool:
     """Whether whole-number parameter ``key`` counts samples or neurons (``n_train``,
     ``targeting_n_test``, ``neurons_per_unit``): with none of them there is nothing to run."""
     return key.startswith("n_") or "_n_" in key or key.endswith("_per_unit")
@@ -107,7 +107,7 @@ def check_values(params: dict, defaults: dict) -> None:
     A value must have its default's type (a float parameter takes whole
     numbers too; a tuple's elements are checked one by one); whole numbers
     must be >= 0, and >= 1 where they count samples or neurons
-    (:func:`counts_items`); numbers must be finite; text must not be empty.
+    (:func:`counts_samples_or_neurons`); numbers must be finite; text must not be empty.
     Raises :class:`SpecError` naming the parameter.
     """
     for key, default in defaults.items():
@@ -129,7 +129,7 @@ def _value_problem(key: str, value, kind: type) -> str | None:
     accepted, description = KINDS[kind]
     if not isinstance(value, accepted) or (kind is not bool and isinstance(value, bool)):
         return f"expected {description}"
-    minimum = 1 if counts_items(key) else 0
+    minimum = 1 if counts_samples_or_neurons(key) else 0
     if kind is int and value < minimum:
         return f"must be >= {minimum}" + (" (it counts samples or neurons)" if minimum else "")
     if kind is float and not math.isfinite(value):
@@ -142,7 +142,7 @@ def _value_problem(key: str, value, kind: type) -> str | None:
 def output_dir(name: str, params: dict, out: str | None = None) -> Path:
     """``out`` or ``results/<name>-<hash of params>``, created."""
     if out is not None and not str(out).strip():
-        raise SpecError("--out is empty: name an output folder, or leave --out out for results/<name>-<hash>")
+        raise SpecError("--out is empty: name an output folder, or omit --out for results/<name>-<hash>")
     if out is None:
         digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
         out = Path("results") / f"{name}-{digest}"
