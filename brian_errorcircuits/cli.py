@@ -4,8 +4,20 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .connectome import TableError
 from .experiments import EXPERIMENTS, get
 from .experiments.base import add_common_arguments, run
+from .spec import SpecError
+
+#: Exit status of a run refused for bad parameters or a bad table (as argparse's usage errors).
+USAGE_ERROR = 2
+
+#: What to do about each kind of error a user can fix, printed under its message.
+HINTS = {
+    SpecError: "`errorcircuits list -v` shows every parameter and its default",
+    TableError: "a table is a comma-separated UTF-8 file: `#` comment lines, a header row of area "
+                "names, one row per source area (README: projection tables)",
+}
 
 
 def main(argv=None) -> int:
@@ -25,7 +37,15 @@ def main(argv=None) -> int:
                 for key, value in module.DEFAULTS.items():
                     print(f"    {key} = {value!r}")
         return 0
-    run(args.name, get(args.name), args)
+    try:
+        run(args.name, get(args.name), args)
+    except tuple(HINTS) as err:
+        if args.debug:
+            raise
+        hint = next(text for kind, text in HINTS.items() if isinstance(err, kind))
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
+        print(f"hint: {hint}; --debug shows the traceback", file=sys.stderr)
+        return USAGE_ERROR
     return 0
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 __all__ = ["TableError", "ProjectionTable", "load_table", "shipped_tables"]
 
-#: Folder, inside the package, that holds the shipped tables.
+#: Folder of the shipped tables: ``models/`` at the top of the repository, installed as ``brian_errorcircuits/models``.
 SHIPPED_FOLDER = "models"
 
 DIRECTIONS = ("bottom_up", "top_down")
@@ -89,8 +89,8 @@ class ProjectionTable:
     @classmethod
     def from_csv(cls, path) -> "ProjectionTable":
         """Read a table from a CSV file (format: see the module docstring)."""
-        path = Path(path)
-        return _parse_csv(path.read_text(encoding="utf-8"), source=str(path))
+        path, source = Path(path), str(path)
+        return _parse_csv(_read_text(path, source), source)
 
     @classmethod
     def from_array(cls, areas: Sequence[str], densities, source: str = "table built in code",
@@ -222,6 +222,22 @@ class ProjectionTable:
 
 
 # ------------------------------------------------------------------ loading
+#: Separators of spreadsheet exports that are not comma-separated, and their names in error messages.
+FOREIGN_SEPARATORS = {";": "semicolons", "\t": "tabs"}
+
+
+def _read_text(file, source: str) -> str:
+    """The text of table file ``file`` (a path or package resource): UTF-8, with or without the
+    byte-order mark that Excel's "CSV UTF-8" puts in front; anything else is a TableError."""
+    data = file.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise TableError(f"{source}, line {line}: byte 0x{data[err.start]:02x} is not UTF-8; save the table "
+                         "as UTF-8 (in Excel: CSV UTF-8)") from None
+
+
 def _parse_csv(text: str, source: str) -> ProjectionTable:
     """Parse the CSV text of a table; ``source`` names it in error messages."""
     comments, rows = [], []
@@ -239,7 +255,10 @@ def _parse_csv(text: str, source: str) -> ProjectionTable:
     areas = header[1:]
     body = rows[1:]
     if not areas:
-        raise TableError(f"{source}, line {header_line}: the header names no areas")
+        separators = [name for separator, name in FOREIGN_SEPARATORS.items() if separator in header[0]]
+        hint = (f"; it is separated by {separators[0]}, but tables are comma-separated (in Excel: save as "
+                "CSV UTF-8, with commas)") if separators else ""
+        raise TableError(f"{source}, line {header_line}: the header names no areas{hint}")
     for row_number, (line_number, cells) in enumerate(body, start=1):
         if len(cells) != len(header):
             raise TableError(
@@ -265,10 +284,16 @@ def _parse_csv(text: str, source: str) -> ProjectionTable:
                            source=source)
 
 
+def _shipped_folder():
+    """The folder of the shipped tables: inside the installed package (a wheel), else the repository's
+    top-level ``models/`` (a checkout or an editable install import the package from the repository)."""
+    installed = resources.files(__package__) / SHIPPED_FOLDER
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / SHIPPED_FOLDER
+
+
 def shipped_tables() -> tuple:
     """Names of the tables shipped with the package (usable with :func:`load_table`)."""
-    folder = resources.files(__package__) / SHIPPED_FOLDER
-    return tuple(sorted(entry.name[:-len(".csv")] for entry in folder.iterdir()
+    return tuple(sorted(entry.name[:-len(".csv")] for entry in _shipped_folder().iterdir()
                         if entry.name.endswith(".csv")))
 
 
@@ -286,9 +311,10 @@ def load_table(name_or_path) -> ProjectionTable:
     is_bare_name = not isinstance(name_or_path, Path) and "/" not in text and "\\" not in text
     if is_bare_name:
         name = text[:-len(".csv")] if text.endswith(".csv") else text
-        shipped = resources.files(__package__) / SHIPPED_FOLDER / f"{name}.csv"
+        shipped = _shipped_folder() / f"{name}.csv"
         if shipped.is_file():
-            return _parse_csv(shipped.read_text(encoding="utf-8"), source=f"shipped table {name!r}")
+            source = f"shipped table {name!r}"
+            return _parse_csv(_read_text(shipped, source), source)
         if not Path(text).is_file():
             raise FileNotFoundError(f"no shipped table and no file named {text!r}; shipped tables: "
                                     f"{', '.join(shipped_tables())}")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .files import atomic_path
+
 POSITIVE_COLOR = "tab:red"
 NEGATIVE_COLOR = "tab:blue"
 REPRESENTATION_COLOR = "black"
@@ -20,9 +22,10 @@ def pyplot():
 
 
 def save_figure(fig, path, dpi=120) -> None:
-    """Lay out ``fig``, write it to ``path`` and close it (experiments make many figures)."""
+    """Lay out ``fig``, write it to ``path`` atomically and close it (experiments make many figures)."""
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=dpi)
     pyplot().close(fig)
 
 

@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from brian_errorcircuits import cli
+from brian_errorcircuits import SpecError, cli
+from brian_errorcircuits.connectome import TableError
 from brian_errorcircuits.experiments import EXPERIMENTS, get
-from brian_errorcircuits.experiments import teacher_student
+from brian_errorcircuits.experiments import base, teacher_student
 from brian_errorcircuits.experiments.base import output_dir, parameters
 
 DEFAULTS = teacher_student.DEFAULTS
@@ -37,10 +38,10 @@ def test_run_unknown_experiment(capsys):
     assert "no-such-experiment" in capsys.readouterr().err
 
 
-def test_run_with_unknown_parameter_stops_before_anything(tmp_path, monkeypatch):
+def test_run_with_unknown_parameter_stops_before_anything(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit, match="bogus"):
-        cli.main(["run", "teacher-student", "--set", "bogus=1"])
+    assert cli.main(["run", "teacher-student", "--set", "bogus=1"]) == 2
+    assert capsys.readouterr().err.startswith("error: --set bogus: unknown parameter")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -85,12 +86,12 @@ def test_later_override_wins_and_defaults_untouched():
 
 
 def test_unknown_key_is_refused_by_name():
-    with pytest.raises(SystemExit, match=r"nonsense: unknown parameter"):
+    with pytest.raises(SpecError, match=r"nonsense: unknown parameter"):
         parameters(DEFAULTS, ["nonsense=1"])
 
 
 def test_override_without_equals_sign():
-    with pytest.raises(SystemExit, match=r"expected key=value"):
+    with pytest.raises(SpecError, match=r"expected key=value"):
         parameters(DEFAULTS, ["epochs"])
 
 
@@ -99,7 +100,7 @@ def test_override_without_equals_sign():
     ("frozen_twin=maybe", "frozen_twin"), ("layers=4,x,2", "layers"),
 ])
 def test_unconvertible_values_name_the_key(item, key):
-    with pytest.raises(SystemExit, match=rf"--set {key}="):
+    with pytest.raises(SpecError, match=rf"^{key}="):
         parameters(DEFAULTS, [item])
 
 
@@ -110,8 +111,91 @@ def test_named_values_apply_and_none_is_ignored():
 
 
 def test_named_value_unknown_to_experiment():
-    with pytest.raises(SystemExit, match=r"--colour does not apply"):
+    with pytest.raises(SpecError, match=r"--colour does not apply"):
         parameters(DEFAULTS, [], colour="red")
+
+
+@pytest.mark.parametrize("item", ["layers=4,,2", "layers=4,10,", "layers=", "models=rate,,ann"])
+def test_empty_list_element_is_refused(item):
+    key = item.split("=")[0]
+    defaults = {**DEFAULTS, "models": ("rate", "spiking")}
+    with pytest.raises(SpecError, match=rf"^{key}=.*none empty"):
+        parameters(defaults, [item])
+
+
+@pytest.mark.parametrize("item, message", [
+    ("n_train=0", "n_train=0: must be >= 1"), ("n_test=0", "n_test=0: must be >= 1"),
+    ("neurons_per_unit=0", "neurons_per_unit=0: must be >= 1"), ("epochs=-1", "epochs=-1: must be >= 0"),
+    ("seed=-1", "seed=-1: must be >= 0"), ("eta_hz=nan", "eta_hz=nan: must be finite"),
+    ("eta_hz=-inf", "eta_hz=-inf: must be finite"), ("layers=4,-10,2", r"layers=\(4, -10, 2\): must be >= 0"),
+    ("feedback= ", "feedback=' ': must not be empty"),
+])
+def test_values_that_cannot_be_meant_are_refused_by_name(item, message):
+    with pytest.raises(SpecError, match=rf"^{message}"):
+        parameters(DEFAULTS, [item])
+
+
+@pytest.mark.parametrize("seed, message", [(-1, "must be >= 0"), (2.5, "expected a whole number"),
+                                           ("abc", "expected a whole number"), (True, "expected a whole number")])
+def test_bad_seed_from_python_is_refused(seed, message):
+    with pytest.raises(SpecError, match=rf"^seed=.*{message}"):
+        parameters(DEFAULTS, [], seed=seed)
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_every_experiment_accepts_its_own_defaults(name):
+    module = get(name)
+    assert parameters(module.DEFAULTS) == module.DEFAULTS
+
+
+@pytest.fixture
+def no_simulation(monkeypatch, tmp_path):
+    """Work in an empty folder; fail if teacher-student's simulation is ever started."""
+    def simulate(params, out):
+        raise AssertionError("the simulation started")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(teacher_student, "run", simulate)
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--set", "n_train=0"], "n_train=0: must be >= 1"), (["--set", "n_test=0"], "n_test=0: must be >= 1"),
+    (["--set", "epochs=-1"], "epochs=-1: must be >= 0"),
+    (["--set", "epochs=2.5"], "epochs=2.5: expected a whole number"),
+    (["--seed", "-1"], "seed=-1: must be >= 0"), (["--seed", "2.5"], "seed=2.5: expected a whole number"),
+    (["--seed", "abc"], "seed=abc: expected a whole number"),
+    (["--set", "layers=4,,2"], "layers=4,,2: expected comma-separated values, none empty, like 4,10,2"),
+    (["--out", ""], "--out is empty"),
+])
+def test_bad_command_line_gives_one_error_line_a_hint_and_status_2(no_simulation, tmp_path, capsys, options, message):
+    assert cli.main(["run", "teacher-student", *options]) == 2
+    captured = capsys.readouterr()
+    error, hint = captured.err.splitlines()
+    assert error.startswith(f"error: {message}")
+    assert hint.startswith("hint: `errorcircuits list -v`") and "--debug" in hint
+    assert "Traceback" not in captured.err + captured.out
+    assert list(tmp_path.iterdir()) == [], "something was written before the parameters were checked"
+
+
+def test_debug_shows_the_traceback(no_simulation):
+    with pytest.raises(SpecError, match="n_train=0"):
+        cli.main(["run", "teacher-student", "--set", "n_train=0", "--debug"])
+
+
+def test_table_error_during_a_run_gives_one_line_and_a_table_hint(tmp_path, monkeypatch, capsys):
+    def run_with_bad_table(params, out):
+        raise TableError("my.csv, line 3: row 2 ('V2') has 2 cells,\nthe header has 3")
+    monkeypatch.setattr(teacher_student, "run", run_with_bad_table)
+    assert cli.main(["run", "teacher-student", "--out", str(tmp_path)]) == 2
+    error, hint = capsys.readouterr().err.splitlines()
+    assert error == "error: my.csv, line 3: row 2 ('V2') has 2 cells, the header has 3"
+    assert hint.startswith("hint: a table is a comma-separated UTF-8 file")
+
+
+def test_experiment_script_reports_errors_like_the_cli(no_simulation, capsys):
+    with pytest.raises(SystemExit) as stop:
+        base.main("teacher-student", ["--set", "n_test=0"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith("error: n_test=0: must be >= 1")
 
 
 # ------------------------------------------------------------ output_dir

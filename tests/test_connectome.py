@@ -158,6 +158,31 @@ def test_malformed_csv_rejected_naming_offender_and_file(tmp_path, text, message
     assert "bad_table.csv" in str(caught.value)
 
 
+def test_excel_utf8_table_with_byte_order_mark_before_a_comment_loads(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID_3.replace("\n", "\r\n").encode())
+    table = load_table(path)
+    assert table.comments == ("three areas, a chain",)
+    assert table.areas == ("A", "B", "C") and table.density("B", "A") == 0.5
+
+
+def test_non_utf8_byte_is_a_table_error_naming_file_and_line(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(VALID_3.replace("A, 0, 1, 0", "A, 0, 1, 0 # Fläche").encode("latin-1"))
+    with pytest.raises(TableError, match=r"latin1\.csv, line 3: byte 0xe4 is not UTF-8; save the table as UTF-8"):
+        load_table(path)
+
+
+@pytest.mark.parametrize("separator, name", [(";", "semicolons"), ("\t", "tabs")])
+def test_other_separators_are_rejected_with_a_hint(tmp_path, separator, name):
+    text = "# decimal commas, as a spreadsheet in a German locale writes them\n" + "\n".join(
+        separator.join(row) for row in (("x", "A", "B"), ("A", "0", "0,5"), ("B", "1", "0")))
+    path = write_table(tmp_path, text, name="exported.csv")
+    with pytest.raises(TableError, match=rf"exported\.csv, line 2: the header names no areas; it is separated by "
+                                         rf"{name}, but tables are comma-separated"):
+        load_table(path)
+
+
 def test_unreachable_areas_all_named():
     densities = np.zeros((4, 4))
     densities[0, 1] = 1.0

@@ -4,10 +4,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
+import numbers
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from ..files import write_json
+from ..spec import SpecError
 
 #: Defaults every spiking training experiment shares: learning rate, timing, error-neuron gain.
 SPIKING_TRAINING = {
@@ -26,7 +31,7 @@ def lr_factor(params: dict, epoch: int) -> float:
     signals leave in the weights; ``lr_decay`` = 0 keeps the rate constant.
     """
     if params["lr_decay"] < 0:
-        raise SystemExit(f"lr_decay={params['lr_decay']}: must be >= 0")
+        raise SpecError(f"lr_decay={params['lr_decay']}: must be >= 0")
     return 1.0 / (1.0 + params["lr_decay"] * (epoch - 1))
 
 
@@ -38,40 +43,106 @@ def presentation_timing(params: dict, prefix: str = "") -> dict:
     return dict(duration=params[f"{prefix}duration_ms"] * b2.ms, settle=params[f"{prefix}settle_ms"] * b2.ms)
 
 
+#: Per parameter type (the type of its default): the values it accepts, and their description in errors.
+KINDS = {bool: (bool, "true or false"), int: (numbers.Integral, "a whole number"),
+         float: (numbers.Real, "a number"), str: (str, "text")}
+
+
 def parse_value(key: str, text: str, default):
-    """Convert ``text`` to the type of ``default`` (tuples of ints as ``4,10,2``)."""
+    """Convert ``text`` to the type of ``default`` (tuples as ``4,10,2``, without empty elements)."""
+    def convert(element: str, like):
+        if isinstance(like, bool):
+            if element.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(element)
+            return element.lower() in ("true", "1", "yes")
+        return type(like)(element)
+
     try:
-        if isinstance(default, bool):
-            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(text)
-            return text.lower() in ("true", "1", "yes")
         if isinstance(default, tuple):
-            return tuple(type(default[0])(v) for v in text.split(",") if v.strip())
-        return type(default)(text)
+            elements = [element.strip() for element in text.split(",")]
+            if "" in elements:
+                raise ValueError("empty list element")
+            return tuple(convert(element, default[0]) for element in elements)
+        return convert(text, default)
     except ValueError:
-        raise SystemExit(f"--set {key}={text}: expected a value like {default!r}") from None
+        if isinstance(default, tuple):
+            expected = f"comma-separated values, none empty, like {','.join(map(str, default))}"
+        else:
+            expected = f"{KINDS[type(default)][1]}, like {default!r}"
+        raise SpecError(f"{key}={text}: expected {expected}") from None
 
 
 def parameters(defaults: dict, overrides: list[str] = (), **named) -> dict:
-    """Defaults updated by ``key=value`` strings and keyword values; unknown keys are refused."""
+    """Defaults updated by ``key=value`` strings and keyword values (text converted like ``--set``), checked.
+
+    Unknown keys and values that cannot be meant (see :func:`check_values`)
+    raise :class:`SpecError` naming the parameter.
+    """
     params = dict(defaults)
     for item in overrides:
         if "=" not in item:
-            raise SystemExit(f"--set {item!r}: expected key=value")
+            raise SpecError(f"--set {item!r}: expected key=value")
         key, text = item.split("=", 1)
         if key not in defaults:
-            raise SystemExit(f"--set {key}: unknown parameter; known: {', '.join(sorted(defaults))}")
+            raise SpecError(f"--set {key}: unknown parameter; known: {', '.join(sorted(defaults))}")
         params[key] = parse_value(key, text, defaults[key])
     for key, value in named.items():
         if value is not None:
             if key not in defaults:
-                raise SystemExit(f"--{key} does not apply to this experiment")
-            params[key] = value
+                raise SpecError(f"--{key} does not apply to this experiment")
+            params[key] = parse_value(key, value, defaults[key]) if isinstance(value, str) else value
+    check_values(params, defaults)
     return params
+
+
+def counts_samples_or_neurons(key: str) -> bool:
+    """Whether whole-number parameter ``key`` counts samples or neurons (``n_train``,
+    ``targeting_n_test``, ``neurons_per_unit``): with none of them there is nothing to run."""
+    return key.startswith("n_") or "_n_" in key or key.endswith("_per_unit")
+
+
+def check_values(params: dict, defaults: dict) -> None:
+    """Refuse values that cannot be meant, before anything is simulated, by the type of each default.
+
+    A value must have its default's type (a float parameter takes whole
+    numbers too; a tuple's elements are checked one by one); whole numbers
+    must be >= 0, and >= 1 where they count samples or neurons
+    (:func:`counts_samples_or_neurons`); numbers must be finite; text must not be empty.
+    Raises :class:`SpecError` naming the parameter.
+    """
+    for key, default in defaults.items():
+        value = params[key]
+        if isinstance(default, tuple):
+            if not isinstance(value, (tuple, list)):
+                raise SpecError(f"{key}={value!r}: expected a sequence like {default!r}")
+            kind, elements = type(default[0]), value
+        else:
+            kind, elements = type(default), (value,)
+        for element in elements:
+            problem = _value_problem(key, element, kind)
+            if problem:
+                raise SpecError(f"{key}={value!r}: {problem}")
+
+
+def _value_problem(key: str, value, kind: type) -> str | None:
+    """Why ``value`` cannot be meant for parameter ``key`` of type ``kind``; None if it can."""
+    accepted, description = KINDS[kind]
+    if not isinstance(value, accepted) or (kind is not bool and isinstance(value, bool)):
+        return f"expected {description}"
+    minimum = 1 if counts_samples_or_neurons(key) else 0
+    if kind is int and value < minimum:
+        return f"must be >= {minimum}" + (" (it counts samples or neurons)" if minimum else "")
+    if kind is float and not math.isfinite(value):
+        return "must be finite"
+    if kind is str and not value.strip():
+        return "must not be empty"
+    return None
 
 
 def output_dir(name: str, params: dict, out: str | None = None) -> Path:
     """``out`` or ``results/<name>-<hash of params>``, created."""
+    if out is not None and not str(out).strip():
+        raise SpecError("--out is empty: name an output folder, or omit --out for results/<name>-<hash>")
     if out is None:
         digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
         out = Path("results") / f"{name}-{digest}"
@@ -80,42 +151,50 @@ def output_dir(name: str, params: dict, out: str | None = None) -> Path:
     return path
 
 
-def write_json(path: Path, data) -> None:
-    def plain(value):
-        if isinstance(value, dict):
-            return {str(k): plain(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return plain(value.tolist())
-        return value
+def provenance() -> dict:
+    """What produced a result: versions of this package, Brian2 and numpy, and the git commit (or None)."""
+    import brian2
+    import numpy
 
-    path.write_text(json.dumps(plain(data), indent=2) + "\n")
+    from .. import __version__
+
+    return {"package_version": __version__, "brian2_version": brian2.__version__,
+            "numpy_version": numpy.__version__, "git_commit": git_commit(Path(__file__).resolve().parent)}
 
 
-def argument_parser(name: str, module) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"errorcircuits run {name}", description=module.QUESTION)
-    add_common_arguments(parser)
-    return parser
+def git_commit(folder: Path) -> str | None:
+    """HEAD of the git checkout whose tracked files include ``folder``; None when there is none.
+
+    An installed copy of the package (not tracked, even inside some
+    repository's virtual environment) and a machine without git give None.
+    """
+    def git(*arguments):
+        return subprocess.run(["git", "-C", str(folder), *arguments], capture_output=True, text=True, check=True)
+
+    try:
+        git("ls-files", "--error-unmatch", ".")
+        return git("rev-parse", "HEAD").stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="output folder (default: results/<name>-<hash>)")
-    parser.add_argument("--seed", type=int, help="random seed (data, weights, spikes)")
+    parser.add_argument("--seed", help="random seed (data, weights, spikes), a whole number >= 0")
     parser.add_argument("--mode", choices=("rate", "spiking"))
     parser.add_argument("--target", choices=("cython", "numpy", "cpp_standalone"),
                         help="Brian2 code generation target")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a parameter (repeatable); see `errorcircuits list -v`")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of a parameter or table error instead of one line")
 
 
 def run(name: str, module, args) -> dict:
     """Run experiment ``module`` with parsed ``args``: params.json, summary.json, figures."""
     params = parameters(module.DEFAULTS, args.overrides, seed=args.seed, mode=args.mode, target=args.target)
     out = output_dir(name, params, args.out)
-    write_json(out / "params.json", params)
+    write_json(out / "params.json", {**params, **provenance()})
     print(f"{name}: {module.QUESTION}\n  output: {out}", flush=True)
     start = time.perf_counter()
     summary = module.run(params, out)
@@ -125,10 +204,8 @@ def run(name: str, module, args) -> dict:
     return summary
 
 
-def main(name: str, argv=None) -> dict:
-    """Command line of one experiment script."""
-    from . import get
+def main(name: str, argv=None) -> None:
+    """Command line of one experiment script: ``errorcircuits run NAME`` with the script's arguments."""
+    from ..cli import main as cli_main
 
-    module = get(name)
-    args = argument_parser(name, module).parse_args(argv)
-    return run(name, module, args)
+    sys.exit(cli_main(["run", name, *(sys.argv[1:] if argv is None else argv)]))

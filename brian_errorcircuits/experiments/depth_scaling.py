@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 
 import brian2 as b2
 import numpy as np
@@ -29,9 +30,9 @@ from ..baselines.ann import BackpropANN
 from ..baselines.dendritic_hpc import DendriticHPC
 from ..baselines.sacramento import Sacramento2018
 from ..connectome import load_table
+from ..files import read_json, write_json
 from ..plotting import pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
-from .base import write_json
 from .teacher_student import train_student
 
 QUESTION = "Does the error-neuron circuit keep learning as cortical areas (with skip connections) are added?"
@@ -140,15 +141,33 @@ def saved_or_new_run(params: dict, depth: int, model: str, seed: int, out_dir) -
     """
     path = out_dir / "runs" / f"{model}-d{depth}-s{seed}.json"
     run_params = {k: v for k, v in params.items() if k not in ("depths", "seeds", "models", "seed")}
-    if path.exists():
-        saved = json.loads(path.read_text())
-        if saved.get("format") == RUN_FORMAT and all(
-                json.loads(json.dumps(run_params.get(k))) == v for k, v in saved["params"].items()):
-            return saved["result"]
+    saved = _saved_result(path, run_params)
+    if saved is not None:
+        return saved
     result = run_one(params, depth, model, seed, out_dir)
     path.parent.mkdir(exist_ok=True)
     write_json(path, {"format": RUN_FORMAT, "params": run_params, "result": result})
     return result
+
+
+def _saved_result(path, run_params: dict) -> dict | None:
+    """The result saved at ``path`` if it was run with ``run_params`` in the current format, else None.
+
+    A file that cannot be read (truncated or empty by a crash, not JSON, or
+    missing its parameters or result) is named in a warning, so that the run
+    is done again instead of ending the series.
+    """
+    if not path.exists():
+        return None
+    try:
+        saved = read_json(path)
+        if saved.get("format") != RUN_FORMAT:
+            return None
+        same = all(json.loads(json.dumps(run_params.get(k))) == v for k, v in saved["params"].items())
+        return saved["result"] if same else None
+    except (OSError, ValueError, KeyError, AttributeError) as err:
+        warnings.warn(f"saved run {path} cannot be read ({err}); running it again")
+        return None
 
 
 def run(params: dict, out_dir) -> dict:

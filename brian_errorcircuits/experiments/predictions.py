@@ -18,6 +18,7 @@ import numpy as np
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording, cosine
 from ..analysis import decoded_rates, rank_correlation
 from ..connectome import load_table
+from ..files import write_text
 from ..plotting import pyplot, save_figure
 from ..reference import backprop_deltas, forward
 from ..tasks.teacher_student import make_teacher_student
@@ -356,7 +357,7 @@ def _report(results: dict, out_dir) -> None:
         if "control_value" in r:
             lines.append(f"- control measured: `{_short(r['control_value'])}` ({r['control_verdict']})")
         lines.append("")
-    (out_dir / "report.md").write_text("\n".join(lines))
+    write_text(out_dir / "report.md", "\n".join(lines))
     gating = results["gain gating"]["value"]["conditions"]
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 3.5))

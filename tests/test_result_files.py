@@ -1,0 +1,144 @@
+"""Result files: written atomically, strict JSON, corrupt saved runs rerun; nothing is simulated."""
+import json
+import math
+import os
+import re
+import subprocess
+from argparse import Namespace
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from brian_errorcircuits.experiments import base, depth_scaling
+from brian_errorcircuits.files import read_json, write_json
+from brian_errorcircuits.plotting import pyplot, save_figure
+
+
+def strict_json(path):
+    """The JSON document at ``path``; fails on the bare NaN / Infinity that Python's json accepts."""
+    def refuse(constant):
+        raise AssertionError(f"{path.name} holds a bare {constant}")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+@pytest.fixture
+def replacements(monkeypatch):
+    """Every os.replace(source, target) call, as (source, target) paths."""
+    calls, replace = [], os.replace
+
+    def spy(source, target):
+        calls.append((Path(source), Path(target)))
+        replace(source, target)
+    monkeypatch.setattr(os, "replace", spy)
+    return calls
+
+
+def assert_replaced_atomically(calls, target):
+    sources = [source for source, replaced in calls if replaced == target]
+    assert sources, f"{target.name} was not written through os.replace"
+    assert all(source.parent == target.parent and source != target for source in sources)
+    assert target.exists() and not any(source.exists() for source in sources)
+
+
+FAKE_EXPERIMENT = SimpleNamespace(QUESTION="a question", DEFAULTS={"seed": 0, "scale": 1.0},
+                                  run=lambda params, out: {"value": float("nan"), "seed": params["seed"]})
+
+
+def run_fake_experiment(out):
+    args = Namespace(out=str(out), seed=None, mode=None, target=None, overrides=[], debug=False)
+    return base.run("fake", FAKE_EXPERIMENT, args)
+
+
+def fake_run_one(calls):
+    def run_one(params, depth, model, seed, out_dir):
+        calls.append((depth, model, seed))
+        return {"initial": 1.0, "final": 0.5, "curve": [1.0, 0.5], "angles_deg": [10.0, float("nan")],
+                "angles_by_epoch_deg": [[10.0, float("nan")]]}
+    return run_one
+
+
+def test_every_result_writer_replaces_its_file_from_a_temporary_one(tmp_path, replacements, monkeypatch):
+    run_fake_experiment(tmp_path)
+    fig, _ = pyplot().subplots()
+    save_figure(fig, tmp_path / "figure.png")
+    monkeypatch.setattr(depth_scaling, "run_one", fake_run_one([]))
+    depth_scaling.saved_or_new_run(dict(depth_scaling.DEFAULTS), 1, "rate", 0, tmp_path)
+    for name in ("params.json", "summary.json", "figure.png", "runs/rate-d1-s0.json"):
+        assert_replaced_atomically(replacements, tmp_path / name)
+    assert (tmp_path / "figure.png").read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png", "params.json", "runs", "summary.json"]
+
+
+def test_a_write_that_fails_half_way_leaves_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "summary.json"
+    write_json(path, {"test_mse": [0.5]})
+    write_text = Path.write_text
+
+    def disk_full(self, text, *args, **kwargs):
+        write_text(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError("No space left on device")
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_json(path, {"test_mse": [0.5, 0.25, 0.125]})
+    assert strict_json(path) == {"test_mse": [0.5]}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_non_finite_numbers_are_written_as_null_and_recorded(tmp_path):
+    path = tmp_path / "summary.json"
+    write_json(path, {"mse": float("nan"), "curve": np.array([1.0, np.inf]), "angles": {"a/b": np.float32("-inf")},
+                      "fine": 2.0})
+    document = strict_json(path)
+    assert document["mse"] is None and document["curve"] == [1.0, None] and document["angles"] == {"a/b": None}
+    assert document["non_finite"] == {"/mse": "nan", "/curve/1": "inf", "/angles/a~1b": "-inf"}
+    restored = read_json(path)
+    assert math.isnan(restored["mse"]) and restored["curve"] == [1.0, math.inf]
+    assert restored["angles"] == {"a/b": -math.inf} and restored["fine"] == 2.0 and "non_finite" not in restored
+
+
+def test_summary_and_params_of_an_experiment_are_strict_json(tmp_path):
+    run_fake_experiment(tmp_path)
+    assert strict_json(tmp_path / "summary.json")["non_finite"] == {"/value": "nan"}
+    assert strict_json(tmp_path / "params.json")["scale"] == 1.0
+
+
+@pytest.mark.parametrize("content", [b"", b'{"format": 2, "params": {"n_tra', b"\xff\xfe\x00", b"[1, 2]",
+                                     b'{"format": 2}'])
+def test_unreadable_saved_run_is_named_in_a_warning_and_run_again(tmp_path, monkeypatch, content):
+    calls = []
+    monkeypatch.setattr(depth_scaling, "run_one", fake_run_one(calls))
+    params = dict(depth_scaling.DEFAULTS)
+    path = tmp_path / "runs" / "rate-d2-s0.json"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.warns(UserWarning, match=re.escape(str(path)) + ".*running it again"):
+        result = depth_scaling.saved_or_new_run(params, 2, "rate", 0, tmp_path)
+    assert calls == [(2, "rate", 0)] and result["final"] == 0.5
+    reused = depth_scaling.saved_or_new_run(params, 2, "rate", 0, tmp_path)
+    assert calls == [(2, "rate", 0)], "the rerun's saved file was not reused"
+    assert reused["angles_deg"][0] == 10.0 and math.isnan(reused["angles_deg"][1])
+
+
+# ------------------------------------------------------------ provenance
+def test_params_json_records_versions_and_commit_next_to_the_parameters(tmp_path):
+    import brian2
+
+    import brian_errorcircuits
+
+    run_fake_experiment(tmp_path)
+    params = strict_json(tmp_path / "params.json")
+    checkout = Path(brian_errorcircuits.__file__).parent
+    head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
+    assert params == {"seed": 0, "scale": 1.0, "package_version": brian_errorcircuits.__version__,
+                      "brian2_version": brian2.__version__, "numpy_version": np.__version__,
+                      "git_commit": head.stdout.strip() if head.returncode == 0 else None}
+
+
+def test_git_commit_is_none_outside_a_checkout_and_for_untracked_folders(tmp_path):
+    assert base.git_commit(tmp_path) is None
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "site-packages").mkdir()
+    (tmp_path / "site-packages" / "module.py").write_text("")
+    assert base.git_commit(tmp_path / "site-packages") is None
