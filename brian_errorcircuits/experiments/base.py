@@ -24,6 +24,36 @@ SPIKING_TRAINING = {
 }
 
 
+#: Options of the original's full model (Max et al. 2026): all off by default.
+FULL_MODEL = {
+    "hidden_error_fraction": 1.0,  # error neurons per representation neuron in hidden areas (n_E / n_R)
+    "lateral_noise": 0.0,  # WIP and BPI: identity + U(-noise, noise); the original: 0.3
+    "eta_lateral_hz": 0.0,  # lateral matrices relax toward the identity at this rate
+    "feedback_noise": 0.0,  # backprop feedback (W + Xi)^T, Xi ~ U(-noise, noise); the original: 0.5
+    "slope_spread_rep": 0.0,  # per-neuron slope of phi ~ N(1, spread), representation neurons
+    "offset_spread_rep": 0.0,  # per-neuron offset of phi ~ N(0, spread), representation neurons
+    "slope_spread_err": 0.0,
+    "offset_spread_err": 0.0,
+    "initial_voltage_spread": 0.0,  # somatic voltages start N(0, spread); the original: 1
+}
+
+
+def full_model_fields(params: dict, layers) -> dict:
+    """CircuitSpec fields of the :data:`FULL_MODEL` options in ``params`` for a circuit of ``layers``."""
+    import brian2 as b2
+
+    from ..spec import Heterogeneity
+
+    hidden = [max(1, round(params["hidden_error_fraction"] * n)) for n in layers[1:-1]]
+    return dict(
+        error_sizes=(*hidden, layers[-1]), lateral_noise=params["lateral_noise"],
+        eta_lateral=params["eta_lateral_hz"] * b2.Hz, feedback_noise=params["feedback_noise"],
+        heterogeneity_rep=Heterogeneity(params["slope_spread_rep"], params["offset_spread_rep"]),
+        heterogeneity_err=Heterogeneity(params["slope_spread_err"], params["offset_spread_err"]),
+        initial_voltage_spread=params["initial_voltage_spread"],
+    )
+
+
 def lr_factor(params: dict, epoch: int) -> float:
     """Learning-rate factor of training epoch ``epoch`` (1, 2, ...): 1 / (1 + lr_decay (epoch - 1)).
 

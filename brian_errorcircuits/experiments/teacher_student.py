@@ -22,12 +22,13 @@ from ..analysis import angle_medians, training_angles, weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
-from .base import SPIKING_TRAINING, presentation_timing
+from .base import FULL_MODEL, SPIKING_TRAINING, full_model_fields, presentation_timing
 
 QUESTION = "Can a spiking error-neuron circuit learn a tanh teacher by assigning credit to its hidden area?"
 
 DEFAULTS = {
     **SPIKING_TRAINING,
+    **FULL_MODEL,
     "layers": (4, 10, 2),
     "mode": "spiking",
     "target": "cpp_standalone",
@@ -56,6 +57,7 @@ def make_spec(params: dict, frozen_hidden: bool = False) -> CircuitSpec:
         layers=layers, mode=params["mode"], feedback=params["feedback"], eta=tuple(eta),
         dt=params["dt_ms"] * b2.ms, seed=params["seed"], target=params["target"],
         neuron=NeuronParams(n_rep=n, n_err=n, rate_err=params["error_rate_hz"] * b2.Hz),
+        **full_model_fields(params, layers),
     )
 
 

@@ -110,13 +110,14 @@ from ..analysis import decoded_rates
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.yinyang import CLASS_NAMES, YinYangData, yinyang_sets
-from .base import SPIKING_TRAINING, lr_factor, presentation_timing
+from .base import FULL_MODEL, SPIKING_TRAINING, lr_factor, presentation_timing
 from .teacher_student import make_spec
 
 QUESTION = "Can a spiking error-neuron circuit learn Yin-Yang classification (3 classes) with local plasticity?"
 
 DEFAULTS = {
     **SPIKING_TRAINING,
+    **FULL_MODEL,
     "eta_hz": 3.0,
     "duration_ms": 100.0,
     "settle_ms": 25.0,
