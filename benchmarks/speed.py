@@ -80,7 +80,7 @@ SETTINGS = {
     "full": {
         "cython": {"short": 2.0, "long": 20.0},
         "cpp_standalone": {"short": 2.0, "long": 200.0},
-        "synapse_s": {"rate": 1.0, "spiking": 0.4},
+        "synapse_s": {"rate": 1.0, "sampled": 0.4},
     },
     "quick": {
         "cython": {"short": 0.8, "long": 4.0},
@@ -92,7 +92,7 @@ SETTINGS = {
 
 # --------------------------------------------------------------------------- helpers
 def spiking_spec(target: str) -> CircuitSpec:
-    return CircuitSpec(layers=SPIKING_LAYERS, mode="spiking", eta=ETA, dt=DT, seed=0,
+    return CircuitSpec(layers=SPIKING_LAYERS, mode="sampled", eta=ETA, dt=DT, seed=0,
                        neuron=NeuronParams(n_rep=N_REP, n_err=N_ERR), target=target)
 
 
@@ -459,7 +459,7 @@ def bench_synapses(mode: str, seconds: float, out: Path, rng, log=print) -> dict
         nets[name] = {
             "layers": list(layers), "plastic_synapses": synapses, "steps": steps,
             "area_units": int(sum(layers[1:])), "input_units": int(layers[0]),
-            "poisson_neurons": poisson_neurons(layers) if mode == "spiking" else 0,
+            "poisson_neurons": poisson_neurons(layers) if mode == "sampled" else 0,
             "loop_per_step_us": record["loop_s"] / steps * 1e6,
             "plastic_code_per_step_us": (update + summed) / steps * 1e6 if prof else None,
             "plastic_code_ns_per_synapse_step": (update + summed) / (steps * synapses) * 1e9 if prof else None,

@@ -23,7 +23,7 @@ from .arrays import CircuitArrays
 from .network import Recording, build_network
 from .reference import backprop_deltas, mse
 from .schedule import Schedule
-from .spec import CircuitSpec, SpecError
+from .spec import SPIKING_MODES, CircuitSpec, SpecError
 
 
 #: Brian2 preferences that :meth:`ErrorCircuit.run` sets for one run and restores.
@@ -103,6 +103,12 @@ class ErrorCircuit:
                                          lateral=lateral, feedback_noise=feedback_noise, neurons=neurons)
         self.build_dir = build_dir
         self.runs = 0
+
+    @classmethod
+    def from_arrays(cls, spec: CircuitSpec, arrays: CircuitArrays, build_dir=None) -> "ErrorCircuit":
+        """A circuit of ``spec`` starting from every value in ``arrays`` (copied)."""
+        return cls(spec, arrays.weights, arrays.feedback_weights, build_dir, lateral=arrays.lateral,
+                   feedback_noise=arrays.feedback_noise, neurons=arrays.neurons)
 
     @property
     def weights(self) -> list:
@@ -207,7 +213,7 @@ class ErrorCircuit:
             if array.shape[1] != units:
                 of_neurons = f" (of {neurons} neurons)" if neurons != units else ""
                 raise SpecError(f"{name} have {array.shape[1]} columns; the {area} area has {units} units{of_neurons}")
-        if self.spec.mode == "spiking" and (schedule.inputs.min() < 0 or schedule.inputs.max() > 1):
+        if self.spec.mode in SPIKING_MODES and (schedule.inputs.min() < 0 or schedule.inputs.max() > 1):
             raise SpecError("inputs must lie in [0, 1] (fractions of rate_max) in spiking mode")
         for name in ("duration", "settle"):
             ratio = float(getattr(schedule, name) / self.spec.dt)

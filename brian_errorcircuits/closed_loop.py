@@ -31,7 +31,7 @@ import brian2 as b2
 import numpy as np
 
 from .network import Recording, build_network
-from .spec import SpecError
+from .spec import SPIKING_MODES, SpecError
 
 
 class Plant(Protocol):
@@ -82,7 +82,7 @@ def closed_loop(circuit, plant: Plant, starts, step=20 * b2.ms, max_steps: int =
         b2.defaultclock.dt = spec.dt
         b2.seed(spec.seed * 1000 + circuit.runs)
         built = build_network(spec, circuit.arrays, schedule,
-                              Recording(spikes=bool(spike_episodes) and spec.mode == "spiking"),
+                              Recording(spikes=bool(spike_episodes) and spec.mode in SPIKING_MODES),
                               external_input=True)
         inputs, output = built.areas[0], built.areas[-1]
         loop = {"outputs": [], "last_sum": None, "ended": False, "active": False}

@@ -187,7 +187,7 @@ def input_equations(mode: str, external: bool = False, filtered: bool = False) -
     low-pass filters the rate-mode signal with it too (slow input synapses).
     """
     lines = ["r_P : 1  # set from outside" if external else "r_P = input_rates(t, i) : 1"]
-    if mode == "spiking":
+    if mode != "rate":
         lines += ["da_P/dt = -a_P/tau_input : 1", "out_P = a_P : 1"]
     elif filtered:
         lines += ["dout_P/dt = (r_P - out_P)/tau_input : 1"]
@@ -197,7 +197,8 @@ def input_equations(mode: str, external: bool = False, filtered: bool = False) -
 
 
 def _readout(mode: str, activation: Activation | None, population: str) -> list[str]:
-    """What other groups read of population P or E: rates (rate mode) or filtered spike trains."""
+    """What other groups read of population P or E: rates (rate mode) or filtered spike trains
+    (the neuron's own in ``spiking`` mode, its Poisson generators' in ``sampled`` mode)."""
     if mode == "rate":
         return [f"out_{population} = r_{population} : 1"]
     if population == "E":
@@ -211,24 +212,32 @@ def _readout(mode: str, activation: Activation | None, population: str) -> list[
     ]
 
 
-#: Spike generators of spiking mode: Poisson neurons whose rate follows their
-#: unit (``unit_rate`` is linked to the area group's ``r_P`` or ``r_E``).
-#: Error neurons come in a (+) and a (-) population (``polarity`` = +1 / -1); a
-#: neuron fires at rate_err * [polarity * r_E]_+, so a signed error is carried by
-#: non-negative rates and each population is silent when its sign is absent.
+#: When a neuron fires, as a Brian2 condition on its rate ``{rate}``: representation neurons
+#: map phi's range onto 0..rate_max (``rate_low``, ``rate_span`` per group), input neurons their
+#: rate in [0, 1]; an error neuron's signed rate r_E fires positive-error spikes at
+#: rate_err [r_E]_+ and negative-error spikes at rate_err [-r_E]_+ (``{sign}``: '' / '-'), so
+#: each sign is silent when its error is absent.
+FIRING = {
+    "input": "rand() < rate_max*{rate}*dt",
+    "representation": "rand() < rate_max*({rate} - rate_low)/rate_span*dt",
+    "error": "rand() < rate_err*{sign}{rate}*dt",
+}
+
+#: Neuron-level spiking: each spike of a neuron adds ``trace_step`` to its own synaptic trace
+#: (a positive-error spike adds, a negative-error spike subtracts), so that the trace's mean is
+#: the neuron's rate (or signed error) in phi's units.
+OWN_TRACE = {"input": "a_P += trace_step", "representation": "a_P += trace_step",
+             "plus": "a_E += trace_step", "minus": "a_E -= trace_step"}
+
+#: Spike generators of the sampled mode: Poisson neurons whose rate follows their
+#: neuron (``unit_rate`` is linked to the area group's ``r_P`` or ``r_E``).
+#: Error neurons are read out by a (+) and a (-) population (``polarity`` = +1 / -1); a
+#: generator fires at rate_err * [polarity * r_E]_+.
 SPIKE_GENERATORS = {
-    "representation": (
-        "unit_rate : 1 (linked)",
-        "rand() < rate_max*(unit_rate - rate_low)/rate_span*dt",
-    ),
-    "error": (
-        "unit_rate : 1 (linked)\npolarity : 1 (constant)",
-        "rand() < rate_err*polarity*unit_rate*dt",
-    ),
-    "input": (
-        "unit_rate : 1 (linked)",
-        "rand() < rate_max*unit_rate*dt",
-    ),
+    "representation": ("unit_rate : 1 (linked)", FIRING["representation"].format(rate="unit_rate")),
+    "error": ("unit_rate : 1 (linked)\npolarity : 1 (constant)",
+              FIRING["error"].format(sign="polarity*", rate="unit_rate")),
+    "input": ("unit_rate : 1 (linked)", FIRING["input"].format(rate="unit_rate")),
 }
 
 #: Spike -> trace of the unit the neuron belongs to (``a_P`` or ``a_E``).

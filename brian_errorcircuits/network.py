@@ -24,7 +24,7 @@ import numpy as np
 from . import equations as eq
 from .arrays import CircuitArrays, partner_matrix
 from .schedule import Schedule
-from .spec import CircuitSpec, SpecError, unit_default
+from .spec import SPIKING_MODES, CircuitSpec, SpecError, unit_default
 
 #: order values inside the ``groups`` slot (see module docstring)
 ORDER_BOTTOM_UP = 10
@@ -84,7 +84,14 @@ class BuiltNetwork:
         return self.areas[k] if population == "P" else self.error_groups[k]
 
     def spike_trains(self) -> dict:
-        """Recorded spikes per population as numpy arrays (the layout of ``RunResult.spikes``)."""
+        """Recorded spikes per population as numpy arrays (the layout of ``RunResult.spikes``).
+
+        Neuron-level error neurons fire positive- and negative-error spikes; here the two
+        signs of error neuron j appear as spiking cells 2j (+) and 2j + 1 (-), the layout of
+        the sampled mode's (+) and (-) generators with one generator per sign.
+        """
+        if not self.spike_groups:
+            return self._own_spike_trains()
         spikes = {}
         for key, monitor in self.spike_monitors.items():
             group = self.spike_groups[key]
@@ -96,6 +103,26 @@ class BuiltNetwork:
                 entry["neuron_sign"] = np.asarray(group.polarity[:])
                 entry["sign"] = entry["neuron_sign"][i]
             spikes[key] = entry
+        return spikes
+
+    def _own_spike_trains(self) -> dict:
+        spikes = {}
+        for (k, pop), monitor in self.spike_monitors.items():
+            if pop == "P":
+                i = np.asarray(monitor.i[:])
+                spikes[(k, "P")] = {"i": i, "t": np.asarray(monitor.t[:] / b2.second), "unit": i,
+                                    "n_neurons": int(self.areas[k].N), "per_unit": 1}
+            elif pop == "E+":
+                signed = [(np.asarray(m.i[:]), np.asarray(m.t[:] / b2.second), sign)
+                          for m, sign in ((monitor, 1), (self.spike_monitors[(k, "E-")], -1))]
+                unit = np.concatenate([i for i, _, _ in signed])
+                t = np.concatenate([t for _, t, _ in signed])
+                sign = np.concatenate([np.full(len(i), s) for i, _, s in signed])
+                by_time = np.argsort(t, kind="stable")
+                n = int(self.error_groups[k].N)
+                spikes[(k, "E")] = {"i": (2 * unit + (sign < 0))[by_time], "t": t[by_time], "unit": unit[by_time],
+                                    "n_neurons": 2 * n, "per_unit": 2, "sign": sign[by_time].astype(float),
+                                    "neuron_sign": np.tile([1.0, -1.0], n)}
         return spikes
 
 
@@ -130,7 +157,7 @@ def build_network(
 
     areas.append(b2.NeuronGroup(
         spec.layers[0], eq.input_equations(spec.mode, external_input, filtered=p.tau_input is not None),
-        method="euler", name="input", namespace=namespace, order=ORDER_MEMBRANES,
+        method="euler", name="input", order=ORDER_MEMBRANES, **_own_spikes(spec, "input", None, namespace),
     ))
     for k in range(1, L + 1):
         act = eq.ACTIVATIONS[p.output_activation if k == L else p.activation]
@@ -143,13 +170,18 @@ def build_network(
                 back_inputs=[f"v_back_from_{label(src)}" for src in above] if backprop and not is_output else None,
                 is_output=is_output, mode=spec.mode, prospective=p.prospective, sends_error_down=k in senders,
             ),
-            method="euler", name=label(k), order=ORDER_MEMBRANES, namespace=namespace,
+            method="euler", name=label(k), order=ORDER_MEMBRANES,
+            **_own_spikes(spec, "representation", act, namespace),
         )
         err = b2.NeuronGroup(
             spec.error_sizes[k - 1],
             eq.error_equations([f"v_td_from_{label(src)}" for src in above], is_output, spec.mode, backprop),
-            method="euler", name=f"{label(k)}_error", order=ORDER_MEMBRANES, namespace=namespace,
+            method="euler", name=f"{label(k)}_error", order=ORDER_MEMBRANES,
+            **_own_spikes(spec, "error", None, namespace),
         )
+        if spec.mode == "spiking":
+            for event in ("plus", "minus"):
+                err.run_on_event(event, eq.OWN_TRACE[event])
         for population, group in (("P", rep), ("E", err)):
             for name, values in arrays.neurons[k][population].items():
                 setattr(group, name, values * b2.Hz if name.startswith("g_") else values)
@@ -189,13 +221,10 @@ def build_network(
             syn.summed_updaters[f"v_td_from_{label(pr.source)}_post"].order = _top_down_order(L, pr.target) + 1
             objects.append(syn)
 
-    if spec.mode == "spiking":
+    if spec.mode == "sampled":
         objects += _spiking_populations(spec, built, namespace)
-    if recording.spikes and spec.mode == "spiking":
-        for key, group in built.spike_groups.items():
-            if recording.spike_areas is not None and key[0] not in recording.spike_areas:
-                continue
-            built.spike_monitors[key] = b2.SpikeMonitor(group, name=f"spikes_{group.name}")
+    if recording.spikes and spec.mode in SPIKING_MODES:
+        _spike_monitors(spec, built, recording)
     for k in range(1, L + 1):
         for population in ("P", "E"):
             group = built.group(k, population)
@@ -240,6 +269,48 @@ def _laterals(spec, arrays, k, rep, err, backprop, sends_error_down, namespace) 
             updater.order = ORDER_OUTPUT_MISMATCH + 1 if name == "v_den_post" else slot + (2 if matrix == "WIP" else 3)
         synapses[matrix] = syn
     return synapses
+
+
+def _own_spikes(spec: CircuitSpec, kind: str, activation, namespace: dict) -> dict:
+    """NeuronGroup arguments of a group of ``kind``: its namespace and, in the neuron-level
+    ``spiking`` mode, its firing condition(s) and the step each spike adds to its own trace.
+
+    Neurons fire by escape noise: an inhomogeneous Poisson process at the neuron's own
+    rate (checked once per step), so a neuron's spike count is an unbiased estimate of
+    its rate and its trace, filtered with tau_syn (tau_input for inputs), of its output.
+    """
+    if spec.mode != "spiking":
+        return {"namespace": namespace}
+    p = spec.neuron
+    rate_scale = p.rate_err if kind == "error" else p.rate_max
+    tau = namespace["tau_input"] if kind == "input" else p.tau_syn
+    own = {**namespace, "trace_step": float(1 / (rate_scale * tau)),
+           "rate_low": activation.rate_low if activation else 0.0,
+           "rate_span": activation.rate_span if activation else 1.0}
+    if kind == "error":
+        return {"namespace": own, "events": {event: eq.FIRING["error"].format(sign=sign, rate="r_E")
+                                             for event, sign in (("plus", ""), ("minus", "-"))}}
+    return {"namespace": own, "threshold": eq.FIRING[kind].format(rate="r_P"), "reset": eq.OWN_TRACE[kind]}
+
+
+def _spike_monitors(spec: CircuitSpec, built: BuiltNetwork, recording: Recording):
+    """Monitors of the spiking populations of the areas ``recording`` asks for: the sampled
+    mode's generator groups, or the neurons themselves (error neurons: their positive- and
+    negative-error spikes, keys ``(k, 'E+')`` and ``(k, 'E-')``)."""
+    for k in range(spec.n_areas + 1):
+        if recording.spike_areas is not None and k not in recording.spike_areas:
+            continue
+        if spec.mode == "sampled":
+            for pop in ("P", "E") if k else ("P",):
+                group = built.spike_groups[(k, pop)]
+                built.spike_monitors[(k, pop)] = b2.SpikeMonitor(group, name=f"spikes_{group.name}")
+            continue
+        group = built.group(k, "P")
+        built.spike_monitors[(k, "P")] = b2.SpikeMonitor(group, name=f"spikes_{group.name}")
+        if k:
+            for key, event in (("E+", "plus"), ("E-", "minus")):
+                built.spike_monitors[(k, key)] = b2.EventMonitor(
+                    built.error_groups[k], event, name=f"{event}_spikes_{built.error_groups[k].name}")
 
 
 def _top_down_order(n_areas: int, k: int) -> int:

@@ -16,7 +16,9 @@ from brian2.units.fundamentalunits import Quantity, have_same_dimensions
 
 from .equations import ACTIVATIONS
 
-MODES = ("rate", "spiking")
+MODES = ("rate", "spiking", "sampled")
+#: modes whose neurons communicate through spikes
+SPIKING_MODES = ("spiking", "sampled")
 FEEDBACK_MODES = ("backprop", "feedback_alignment")
 TARGETS = ("cython", "numpy", "cpp_standalone")
 
@@ -47,11 +49,11 @@ class NeuronParams:
     output_activation: str = "tanh"  #: phi of output representation neurons
     prospective: bool = True  #: read rates from u + tau_eff du/dt (Latent Equilibrium)
     lateral_weight: float = 1.0  #: one-to-one P<->E weights (identity by default)
-    # spiking mode only
-    n_rep: int = 50  #: spiking neurons per representation unit
-    n_err: int = 50  #: spiking neurons per error unit and sign (+ and - populations)
-    #: spiking neurons per input unit; None: n_rep.  Input neurons only feed their unit's
-    #: trace, so a large input population sharpens the input at little cost
+    # spiking modes: firing rates and synaptic filters; population sizes of the sampled mode only
+    n_rep: int = 50  #: Poisson generators per representation neuron (sampled mode)
+    n_err: int = 50  #: Poisson generators per error neuron and sign (sampled mode)
+    #: Poisson generators per input neuron (sampled mode); None: n_rep.  They only feed
+    #: their neuron's trace, so a large input population sharpens the input at little cost
     n_input: int | None = None
     rate_max: Quantity = unit_default(100 * Hz)  #: rate of a representation neuron at the top of phi's range
     rate_err: Quantity = unit_default(400 * Hz)  #: rate of an error neuron per unit of signed error (errors are ~0.01-0.3)
@@ -135,9 +137,12 @@ class CircuitSpec:
     ----------
     layers : sequence of int
         Units per area, input first, e.g. ``(4, 30, 2)``.
-    mode : {'rate', 'spiking'}
-        The same equations without spikes, or with Poisson populations and
-        filtered spike trains.
+    mode : {'rate', 'spiking', 'sampled'}
+        The same neurons and equations: without spikes (``rate``, the mean
+        field); every neuron firing from its own rate, its spikes filtered by
+        the synapses (``spiking``, neuron-level); or every neuron read out by
+        a population of Poisson generators (``sampled``, the cheap
+        population-sampled mode, see README).
     feedback : {'backprop', 'feedback_alignment'}
         Top-down weights track W^T of the current forward weights, or stay
         fixed and random.
@@ -271,7 +276,7 @@ class CircuitSpec:
         self._validate_projections()
         self.neuron.validate()
         self._validate_populations()
-        if self.mode == "spiking":
+        if self.mode in SPIKING_MODES:
             for name in ("activation", "output_activation"):
                 act = ACTIVATIONS[getattr(self.neuron, name)]
                 if act.rate_low is None:
@@ -458,4 +463,4 @@ def _non_negative(name, value, unit):
         raise SpecError(f"{name}={value!r} must not be negative")
 
 
-__all__ = ["NeuronParams", "CircuitSpec", "Projection", "Heterogeneity", "hierarchy", "brian_label", "SpecError", "override", "MODES", "FEEDBACK_MODES", "TARGETS"]
+__all__ = ["NeuronParams", "CircuitSpec", "Projection", "Heterogeneity", "hierarchy", "brian_label", "SpecError", "override", "MODES", "FEEDBACK_MODES", "TARGETS", "SPIKING_MODES"]

@@ -121,7 +121,7 @@ def test_closed_loop_refuses_standalone_and_bad_rates():
 
 
 def test_closed_loop_spikes_are_per_neuron_and_timed_from_the_episode():
-    spec = CircuitSpec(layers=(2, 1, 1), mode="spiking", target="numpy", seed=1,
+    spec = CircuitSpec(layers=(2, 1, 1), mode="sampled", target="numpy", seed=1,
                        neuron=NeuronParams(n_rep=4, n_err=4))
     episodes = closed_loop(ErrorCircuit(spec), ConstantPlant([1.0, 1.0]), starts=[None, None],
                            step=5 * b2.ms, max_steps=8, spike_episodes=(1,))

@@ -85,7 +85,7 @@ def test_rate_silenced_error_neurons_stop_hidden_learning():
     assert np.max(np.abs(result.weights_after[1] - result.weights_before[1])) > 1e-5
 
 
-SPIKING = dict(layers=(4, 10, 2), mode="spiking", dt=0.25 * b2.ms, neuron=NeuronParams(n_rep=50, n_err=50))
+SPIKING = dict(layers=(4, 10, 2), mode="sampled", dt=0.25 * b2.ms, neuron=NeuronParams(n_rep=50, n_err=50))
 
 
 def test_spiking_error_neurons_align_with_backprop_when_untrained():

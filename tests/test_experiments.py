@@ -82,19 +82,19 @@ def test_experiment_smoke(name, tmp_path):
                        ("ann_test_accuracy", 6), ("frozen_hidden_ann_test_accuracy", 6)):
             assert len(summary[key]) == 2 and all(abs(v * n - round(v * n)) < 1e-9 for v in summary[key]), key
         assert abs(summary["final_test_accuracy"] * 6 - round(summary["final_test_accuracy"] * 6)) < 1e-9
-        assert summary["mode"] == "spiking" and summary["layers"] == [4, 5, 3]
+        assert summary["mode"] == "sampled" and summary["layers"] == [4, 5, 3]
         return
     if name == "dms":  # 4 test trials before and after 1 epoch; 12 trials of 4 presentations of 20 ms
         assert len(summary["test_mse"]) == len(summary["test_accuracy"]) == 2
         assert all(0 <= v <= 4 for v in summary["test_mse"]) and summary["final_test_mse"] == summary["test_mse"][-1]
         assert all(abs(v * 4 - round(v * 4)) < 1e-9 for v in summary["test_accuracy"])
-        assert summary["mode"] == "spiking" and abs(summary["simulated_time_s"] - 0.96) < 1e-9
+        assert summary["mode"] == "sampled" and abs(summary["simulated_time_s"] - 0.96) < 1e-9
         return
     if name == "depth-scaling":
         for by_depth in summary["test_mse"].values():
             assert all(math.isfinite(v) for runs in by_depth.values() for v in runs)
         return
-    assert summary["mode"] == "spiking"
+    assert summary["mode"] == "sampled"
     assert math.isfinite(summary["initial_test_mse"]) and math.isfinite(summary["final_test_mse"])
     assert summary["simulated_time_s"] > 0
     for when in ("start", "end"):

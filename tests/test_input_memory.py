@@ -36,7 +36,7 @@ def test_rate_input_unfiltered_by_default():
 
 def test_spiking_input_trace_keeps_its_mean_and_fades_slowly():
     """Spike trains filtered with tau_input = 50 ms: mean level ~ the rate fraction, a slow decay after."""
-    t, drive = basal_drive("spiking", 50 * b2.ms, on_ms=200, off_ms=40, n_rep=40)
+    t, drive = basal_drive("sampled", 50 * b2.ms, on_ms=200, off_ms=40, n_rep=40)
     late_on = drive[(t > 0.15) & (t < 0.2)].mean()
     # 40 neurons x 100 Hz x 50 ms ~ 200 spikes per time constant: ~7 % noise, 1 - exp(-3) = 0.95 risen
     assert 0.8 < late_on < 1.1

@@ -29,7 +29,7 @@ def no_building(monkeypatch):
     b2.defaultclock.dt = dt
 
 
-def small_circuit(mode="spiking", dt=0.25 * ms):
+def small_circuit(mode="sampled", dt=0.25 * ms):
     spec = CircuitSpec(layers=(3, 4, 2), mode=mode, eta=(1 * Hz, 1 * Hz), dt=dt, target="numpy")
     return ErrorCircuit(spec)
 
@@ -260,7 +260,7 @@ def test_run_rejects_targets_with_wrong_number_of_columns():
 
 @pytest.mark.parametrize("value", [1.5, -0.1])
 def test_run_rejects_inputs_outside_unit_interval_in_spiking_mode(value):
-    circuit = small_circuit("spiking")
+    circuit = small_circuit("sampled")
     x, y = data(3)
     x[1, 2] = value
     with pytest.raises(SpecError, match=r"^inputs must lie in \[0, 1\]"):

@@ -30,7 +30,7 @@ def neuron_spec(mode="rate", **neuron):
 def test_defaults_validate():
     s = CircuitSpec(layers=(4, 10, 2))
     assert s.validate() is s
-    assert s.mode == "spiking" and s.feedback == "backprop" and s.target == "cython"
+    assert s.mode == "sampled" and s.feedback == "backprop" and s.target == "cython"
     assert s.n_areas == 2
     assert len(s.eta) == 2 and all(float(e / Hz) == 0 for e in s.eta)
     np.testing.assert_allclose(s.init_scale, [1 / 2, 1 / np.sqrt(10)], rtol=1e-15)
@@ -116,7 +116,7 @@ def test_conductance_in_hertz_is_accepted():
 ])
 def test_non_positive_spike_coding_values(name, bad):
     with pytest.raises(SpecError, match=rf"^{name}=.*must be positive"):
-        neuron_spec(mode="spiking", **{name: bad}).validate()
+        neuron_spec(mode="sampled", **{name: bad}).validate()
 
 
 @pytest.mark.parametrize("name, bad", [
@@ -133,13 +133,13 @@ def test_spike_coding_values_with_wrong_unit(name, bad):
 @pytest.mark.parametrize("bad", [0, -1, 2.5, "50"])
 def test_population_size_below_one_or_not_integer(name, bad):
     with pytest.raises(SpecError, match=rf"^{name}=.*at least 1 neuron"):
-        neuron_spec(mode="spiking", **{name: bad}).validate()
+        neuron_spec(mode="sampled", **{name: bad}).validate()
 
 
 @pytest.mark.parametrize("name", ["n_rep", "n_err", "n_input"])
 def test_population_size_of_one_and_numpy_integers_are_fine(name):
-    neuron_spec(mode="spiking", **{name: 1}).validate()
-    neuron_spec(mode="spiking", **{name: np.int64(7)}).validate()
+    neuron_spec(mode="sampled", **{name: 1}).validate()
+    neuron_spec(mode="sampled", **{name: np.int64(7)}).validate()
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -166,7 +166,7 @@ def test_every_known_choice_validates(field, choices):
 
 
 @pytest.mark.parametrize("name", ["activation", "output_activation"])
-@pytest.mark.parametrize("mode", ["rate", "spiking"])
+@pytest.mark.parametrize("mode", ["rate", "sampled"])
 def test_unknown_activation(name, mode):
     with pytest.raises(SpecError, match=rf"^{name}='relu' is unknown"):
         neuron_spec(mode=mode, **{name: "relu"}).validate()
@@ -175,7 +175,7 @@ def test_unknown_activation(name, mode):
 @pytest.mark.parametrize("name", ["activation", "output_activation"])
 def test_linear_activation_rejected_in_spiking_mode(name):
     with pytest.raises(SpecError, match=rf"^{name}='linear'.*non-negative firing rate"):
-        neuron_spec(mode="spiking", **{name: "linear"}).validate()
+        neuron_spec(mode="sampled", **{name: "linear"}).validate()
 
 
 def test_linear_activation_accepted_in_rate_mode():
@@ -184,7 +184,7 @@ def test_linear_activation_accepted_in_rate_mode():
 
 @pytest.mark.parametrize("name", ["logistic", "softrelu", "tanh"])
 def test_bounded_below_activations_accepted_in_spiking_mode(name):
-    neuron_spec(mode="spiking", activation=name, output_activation=name).validate()
+    neuron_spec(mode="sampled", activation=name, output_activation=name).validate()
 
 
 # ----------------------------------------------------------- learning rates
@@ -262,7 +262,7 @@ def test_replace_unknown_top_level_field():
 
 def test_specs_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        spec().mode = "spiking"
+        spec().mode = "sampled"
 
 
 # ------------------------------------------------------- initial weights

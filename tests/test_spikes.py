@@ -11,7 +11,7 @@ from brian_errorcircuits.analysis import decoded_rates, population_rate, psth, t
 def spiking_run():
     """A 3-4-2 spiking circuit, 4 presentations of 100 ms with targets (numpy target, no compile);
     30 neurons per input unit, 10 per representation unit and error sign."""
-    spec = CircuitSpec(layers=(3, 4, 2), mode="spiking", seed=5, target="numpy",
+    spec = CircuitSpec(layers=(3, 4, 2), mode="sampled", seed=5, target="numpy",
                        neuron=NeuronParams(n_rep=10, n_err=10, n_input=30))
     circuit = ErrorCircuit(spec)
     rng = np.random.default_rng(0)
@@ -25,7 +25,7 @@ def test_input_population_has_its_own_size(spiking_run):
 
 
 def test_spike_areas_limits_recording_to_the_chosen_areas():
-    spec = CircuitSpec(layers=(3, 4, 2), mode="spiking", seed=5, target="numpy", neuron=NeuronParams(n_rep=5, n_err=5))
+    spec = CircuitSpec(layers=(3, 4, 2), mode="sampled", seed=5, target="numpy", neuron=NeuronParams(n_rep=5, n_err=5))
     circuit = ErrorCircuit(spec)
     run = circuit.run(circuit.block(np.full((1, 3), 0.5), duration=20 * b2.ms, settle=5 * b2.ms),
                       Recording(spikes=True, spike_areas=(2,)))

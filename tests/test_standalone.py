@@ -20,11 +20,11 @@ def run_on(target, mode, tmp_path, learning=True):
     circuit = ErrorCircuit(spec, build_dir=str(tmp_path / f"{target}-{mode}"))
     rng = np.random.default_rng(2)
     x, y = rng.uniform(0, 1, (4, 3)), rng.uniform(-0.5, 0.5, (4, 2))
-    record = Recording(spikes=mode == "spiking")
+    record = Recording(spikes=mode == "sampled")
     return circuit.run(circuit.block(x, y, learning=learning, duration=40 * b2.ms, settle=10 * b2.ms), record)
 
 
-@pytest.mark.parametrize("mode", ["rate", "spiking"])
+@pytest.mark.parametrize("mode", ["rate", "sampled"])
 def test_standalone_equals_cython(mode, tmp_path):
     """Same seed, same schedule: cpp_standalone and Cython agree.
 

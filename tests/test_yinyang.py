@@ -64,7 +64,7 @@ def test_targets_and_readout_of_the_experiment():
     targets = one_hot_targets(np.array([2, 0]), {"target_high": 0.6, "target_low": -0.6})
     assert np.array_equal(targets, [[-0.6, -0.6, 0.6], [0.6, -0.6, -0.6]])
     assert accuracy([[0.1, 0.5, 0.2], [0.9, 0.0, 0.0]], np.array([1, 1])) == 0.5
-    spec = CircuitSpec(layers=(4, 5, 3), mode="spiking")
+    spec = CircuitSpec(layers=(4, 5, 3), mode="sampled")
     schedule = Schedule.block(np.zeros((2, 4)), n_outputs=3, label="test", duration=100 * b2.ms, settle=25 * b2.ms)
     # two neurons per unit; presentation 0 spans 0-0.1 s (counted from 0.025 s), presentation 1 spans 0.1-0.2 s
     times = np.array([0.010, 0.030, 0.050, 0.090, 0.110, 0.150, 0.160, 0.199])

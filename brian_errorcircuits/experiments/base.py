@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ..files import write_json
-from ..spec import SpecError
+from ..spec import MODES, SpecError
 
 #: Defaults every spiking training experiment shares: learning rate, timing, error-neuron gain.
 SPIKING_TRAINING = {
@@ -211,7 +211,7 @@ def git_commit(folder: Path) -> str | None:
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="output folder (default: results/<name>-<hash>)")
     parser.add_argument("--seed", help="random seed (data, weights, spikes), a whole number >= 0")
-    parser.add_argument("--mode", choices=("rate", "spiking"))
+    parser.add_argument("--mode", choices=MODES)
     parser.add_argument("--target", choices=("cython", "numpy", "cpp_standalone"),
                         help="Brian2 code generation target")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -71,7 +71,7 @@ DEFAULTS = {
     "duration_ms": 500.0,
     "settle_ms": 100.0,
     "eta_hz": 2.0,
-    "mode": "spiking",
+    "mode": "sampled",
     "target": "cpp_standalone",
     "seed": 0,
     "hidden": 4,

@@ -42,7 +42,7 @@ DEFAULTS = {
     "depths": (1, 2, 3, 4, 5),
     "seeds": 3,
     "seed": 0,
-    "models": ("rate", "spiking", "ann", "sacramento2018", "dendritic_hpc"),
+    "models": ("rate", "sampled", "ann", "sacramento2018", "dendritic_hpc"),
     "target": "cpp_standalone",  # of the spiking runs
     "rate_target": "cpp_standalone",
     "n_train": 100,
@@ -83,7 +83,7 @@ def shape(depth: int) -> tuple:
 
 def model_params(params: dict, model: str, seed: int) -> dict:
     """Per-model settings in the form :func:`teacher_student.train_student` takes."""
-    spiking = model == "spiking"
+    spiking = model == "sampled"
     duration = params["spiking_duration_ms" if spiking else "rate_duration_ms"]
     return dict(
         params, mode=model, seed=seed, epochs=params["spiking_epochs" if spiking else "rate_epochs"],

@@ -77,7 +77,7 @@ DEFAULTS = {
     **SPIKING_TRAINING,
     "eta_hz": 1.0,
     "hidden": 8,
-    "mode": "spiking",
+    "mode": "sampled",
     "target": "cpp_standalone",
     "seed": 0,
     "epochs": 30,
@@ -137,7 +137,7 @@ def run(params: dict, out_dir) -> dict:
     standalone = params["target"] == "cpp_standalone"
     circuit = ErrorCircuit(spec, build_dir=str(out_dir / "build") if standalone else None)
     last_test = f"test-{params['epochs']}"
-    recording = Recording(spikes=spec.mode == "spiking", spike_segments=(last_test,), variables=("r_P",),
+    recording = Recording(spikes=spec.mode == "sampled", spike_segments=(last_test,), variables=("r_P",),
                           dt=params["trace_dt_ms"] * b2.ms)
     print(f"  {params['epochs']} epochs of {params['n_train']} trials, {len(schedule)} presentations "
           f"({float(schedule.total_time / b2.second):.0f} s simulated)", flush=True)

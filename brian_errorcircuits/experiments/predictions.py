@@ -29,7 +29,7 @@ QUESTION = "Do the error-neuron theory's predictions hold at the level of spikes
 DEFAULTS = {
     **SPIKING_TRAINING,
     "layers": (4, 8, 6, 2),
-    "mode": "spiking",
+    "mode": "sampled",
     "target": "cython",
     "seed": 0,
     "epochs": 4,

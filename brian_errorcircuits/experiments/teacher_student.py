@@ -30,7 +30,7 @@ DEFAULTS = {
     **SPIKING_TRAINING,
     **FULL_MODEL,
     "layers": (4, 10, 2),
-    "mode": "spiking",
+    "mode": "sampled",
     "target": "cpp_standalone",
     "seed": 0,
     "epochs": 10,
@@ -70,7 +70,7 @@ def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None,
     spec = spec if spec is not None else make_spec(params, frozen_hidden)
     standalone = out_dir is not None and params["target"] == "cpp_standalone"
     circuit = ErrorCircuit(spec, build_dir=str(out_dir / "build") if standalone else None)
-    recording = Recording(spikes=params["mode"] == "spiking", spike_segments=("probe-start", "probe-end"),
+    recording = Recording(spikes=params["mode"] == "sampled", spike_segments=("probe-start", "probe-end"),
                           weights=True, dt=params["duration_ms"] * b2.ms)
     return circuit.train(
         data.x_train, data.y_train, data.x_test, data.y_test, params["epochs"],

@@ -31,7 +31,7 @@ DEFAULTS = {
     "table": "macaque_visual_7areas",
     "sizes": (8, 8, 6, 6, 6, 4, 2),
     "n_input": 4,
-    "mode": "spiking",
+    "mode": "sampled",
     "target": "cpp_standalone",
     "feedback": "backprop",
     "seed": 1,

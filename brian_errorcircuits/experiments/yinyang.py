@@ -123,7 +123,7 @@ DEFAULTS = {
     "settle_ms": 25.0,
     "dt_ms": 0.5,
     "layers": (4, 60, 3),
-    "mode": "spiking",
+    "mode": "sampled",
     "target": "cpp_standalone",
     "seed": 0,
     "epochs": 4,
@@ -230,7 +230,7 @@ def run(params: dict, out_dir) -> dict:
     circuit = ErrorCircuit(spec, build_dir=str(out_dir / "build") if standalone else None)
     initial_weights = [W.copy() for W in circuit.weights]
     schedule = training_schedule(circuit, params, data, np.random.default_rng(params["seed"] + 1))
-    spiking = params["mode"] == "spiking"
+    spiking = params["mode"] == "sampled"
     recording = Recording(spikes=spiking, spike_segments=("raster",))
     print(f"  {len(schedule)} presentations, {float(schedule.total_time / b2.second):.0f} s simulated", flush=True)
     result = circuit.run(schedule, recording=recording, report=True)
