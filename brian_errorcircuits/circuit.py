@@ -19,7 +19,7 @@ import brian2 as b2
 from brian2.devices.device import reset_device
 import numpy as np
 
-from .arrays import CircuitArrays
+from .arrays import CircuitArrays, partner_matrix
 from .network import Recording, build_network
 from .reference import backprop_deltas, mse
 from .schedule import Schedule
@@ -236,13 +236,16 @@ class ErrorCircuit:
         Uses the presentations of segment ``label`` (targets on, no learning),
         and the weights they ran with (``weights``; default: the result's
         weights before the run).  Returns {area: cosine} for hidden areas; the
-        vectors are all presentations' errors of the area, flattened.
+        vectors are all presentations' errors of the area, flattened.  Each
+        error neuron is compared with the delta of its partner representation
+        neuron (error neuron i, representation neuron i; see ``arrays``).
         """
         idx = result.schedule.indices(label)
         sched = result.schedule
         weights = result.weights_before if weights is None else weights
         deltas = backprop_deltas(self.spec, weights, sched.inputs[idx], sched.targets[idx], self.arrays.neurons)
-        return {k: cosine(result.err_avg[k][idx], deltas[k]) for k in range(1, self.spec.n_areas)}
+        return {k: cosine(result.err_avg[k][idx], deltas[k] @ partner_matrix(*self.arrays.lateral[k]["WIP"].shape).T)
+                for k in range(1, self.spec.n_areas)}
 
     def train(self, x_train, y_train, x_test, y_test, epochs: int, *, duration=200 * b2.ms,
               settle=50 * b2.ms, probe=None, shuffle=True, lr_factors=None,

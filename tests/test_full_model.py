@@ -147,3 +147,18 @@ def test_explicit_lateral_matrices_are_checked():
     lateral[1] = {"WIP": np.eye(3, 4), "BPI": np.eye(4)}
     with pytest.raises(SpecError, match=r"lateral\[1\]\[0\] has shape \(3, 4\); expected \(4, 4\)"):
         ErrorCircuit(spec, lateral=lateral)
+
+
+def test_fewer_error_neurons_carry_their_partners_backprop_deltas():
+    """n_E = n_R / 2 with identity laterals: hidden error neuron i carries the backprop delta of its
+    partner, representation neuron i (cosine >= 0.999 at steady state); the other half of the
+    representation neurons hear no error."""
+    spec = CircuitSpec(layers=(4, 8, 2), error_sizes=(4, 2), mode="rate", eta=(0 * b2.Hz,) * 2,
+                       dt=0.25 * b2.ms, seed=4, target="numpy")
+    circuit = ErrorCircuit(spec)
+    x, y = task(8, spec, seed=2)
+    result = circuit.run(circuit.block(x, y, duration=100 * b2.ms, settle=50 * b2.ms, label="probe"))
+    assert result.err_avg[1].shape == (8, 4)
+    assert circuit.error_alignment(result, "probe")[1] >= 0.999
+    deltas = backprop_deltas(spec, circuit.weights, x, y)
+    assert cosine(result.err_avg[1], deltas[1][:, :4]) >= 0.999
