@@ -21,6 +21,7 @@ import numpy as np
 
 from .arrays import CircuitArrays, partner_matrix
 from .network import Recording, build_network
+from .populations import unit_means
 from .reference import backprop_deltas, mse
 from .schedule import Schedule
 from .spec import SPIKING_MODES, CircuitSpec, SpecError
@@ -230,7 +231,7 @@ class ErrorCircuit:
         """Presentation-averaged outputs without target and without plasticity."""
         return self.run(self.block(inputs, label="evaluate", **timing)).outputs
 
-    def error_alignment(self, result: RunResult, label: str, weights=None) -> dict:
+    def error_alignment(self, result: RunResult, label: str, weights=None, neurons_per_unit: int = 1) -> dict:
         """Cosine between recorded hidden error signals and exact backprop deltas.
 
         Uses the presentations of segment ``label`` (targets on, no learning),
@@ -238,18 +239,23 @@ class ErrorCircuit:
         weights before the run).  Returns {area: cosine} for hidden areas; the
         vectors are all presentations' errors of the area, flattened.  Each
         error neuron is compared with the delta of its partner representation
-        neuron (error neuron i, representation neuron i; see ``arrays``).
+        neuron (error neuron i, representation neuron i; see ``arrays``).  With
+        ``neurons_per_unit`` > 1 (a circuit of populations, see
+        :mod:`~brian_errorcircuits.populations`) both are first averaged over
+        each unit's neurons: the error signal decoded per unit.
         """
         idx = result.schedule.indices(label)
         sched = result.schedule
         weights = result.weights_before if weights is None else weights
         deltas = backprop_deltas(self.spec, weights, sched.inputs[idx], sched.targets[idx], self.arrays.neurons)
-        return {k: cosine(result.err_avg[k][idx], deltas[k] @ partner_matrix(*self.arrays.lateral[k]["WIP"].shape).T)
+        return {k: cosine(unit_means(result.err_avg[k][idx], neurons_per_unit),
+                          unit_means(deltas[k] @ partner_matrix(*self.arrays.lateral[k]["WIP"].shape).T,
+                                     neurons_per_unit))
                 for k in range(1, self.spec.n_areas)}
 
     def train(self, x_train, y_train, x_test, y_test, epochs: int, *, duration=200 * b2.ms,
               settle=50 * b2.ms, probe=None, shuffle=True, lr_factors=None,
-              recording: Recording = Recording(), report=True) -> "TrainingResult":
+              recording: Recording = Recording(), report=True, neurons_per_unit: int = 1) -> "TrainingResult":
         """Train online for ``epochs`` over (x_train, y_train), all in one simulation.
 
         Before and after each epoch a test block (no target, no plasticity)
@@ -258,7 +264,8 @@ class ErrorCircuit:
         exact backprop.  Segments are labelled ``test-E``, ``train-E``,
         ``probe-start`` and ``probe-end`` (for ``recording.spike_segments``).
         ``lr_factors`` (one per epoch, default all 1) scale the learning rates
-        epoch by epoch, e.g. to anneal them.
+        epoch by epoch, e.g. to anneal them; ``neurons_per_unit`` decodes the
+        probes' error signals per unit (see :meth:`error_alignment`).
         """
         lr_factors = np.ones(epochs) if lr_factors is None else np.asarray(lr_factors, float)
         if lr_factors.shape != (epochs,):
@@ -280,8 +287,8 @@ class ErrorCircuit:
         curve = [mse(result.outputs[schedule.indices(f"test-{e}")], y_test) for e in range(epochs + 1)]
         alignment = {}
         if probe is not None:
-            alignment["start"] = self.error_alignment(result, "probe-start", result.weights_before)
-            alignment["end"] = self.error_alignment(result, "probe-end", result.weights_after)
+            alignment["start"] = self.error_alignment(result, "probe-start", result.weights_before, neurons_per_unit)
+            alignment["end"] = self.error_alignment(result, "probe-end", result.weights_after, neurons_per_unit)
         return TrainingResult(result, curve, alignment)
 
 

@@ -118,7 +118,7 @@ def test_named_value_unknown_to_experiment():
 @pytest.mark.parametrize("item", ["layers=4,,2", "layers=4,10,", "layers=", "models=rate,,ann"])
 def test_empty_list_element_is_refused(item):
     key = item.split("=")[0]
-    defaults = {**DEFAULTS, "models": ("rate", "sampled")}
+    defaults = {**DEFAULTS, "models": ("rate", "spiking")}
     with pytest.raises(SpecError, match=rf"^{key}=.*none empty"):
         parameters(defaults, [item])
 

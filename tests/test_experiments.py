@@ -28,6 +28,7 @@ TINY = {
                 "test_duration_ms=40", "test_settle_ms=10"],
     "dms": ["epochs=1", "n_train=4", "n_test=4", "duration_ms=20", "settle_ms=5", "neurons_per_unit=2",
             "fixation=1", "delays=1", "tau_input_ms=30", "trace_dt_ms=1"],
+    "mean-field": ["population_sizes=1,2", "n_presentations=2", "duration_ms=20", "settle_ms=5"],
 }
 REQUIRED = {
     "teacher-student": {"mode", "layers", "n_train", "initial_test_mse", "final_test_mse", "bp_cosine",
@@ -42,6 +43,7 @@ REQUIRED = {
     "yinyang": {"train_accuracy", "validation_accuracy", "test_accuracy", "final_test_accuracy", "wall_time_s",
                 "seed", "mode", "layers", "ann_test_accuracy", "frozen_hidden_ann_test_accuracy"},
     "dms": {"test_mse", "test_accuracy", "final_test_mse", "final_test_accuracy", "wall_time_s", "seed", "mode"},
+    "mean-field": {"layers", "sizes", "rate_twin_hidden_error_cosine_with_backprop", "wall_time_s", "seed"},
 }
 FIGURES = {
     "teacher-student": ("learning_curve.png", "raster_start.png", "raster_end.png"),
@@ -51,6 +53,7 @@ FIGURES = {
     "yinyang": ("accuracy.png", "test_predictions.png", "raster.png"),
     "cartpole": ("failures.png", "trajectories.png", "raster_control.png"),
     "dms": ("learning_curve.png", "rate_traces.png", "raster.png"),
+    "mean-field": ("mean_field.png",),
 }
 
 
@@ -89,6 +92,11 @@ def test_experiment_smoke(name, tmp_path):
         assert all(0 <= v <= 4 for v in summary["test_mse"]) and summary["final_test_mse"] == summary["test_mse"][-1]
         assert all(abs(v * 4 - round(v * 4)) < 1e-9 for v in summary["test_accuracy"])
         assert summary["mode"] == "sampled" and abs(summary["simulated_time_s"] - 0.96) < 1e-9
+        return
+    if name == "mean-field":  # relative errors are finite and positive (spike noise), one row per size
+        assert [row["neurons_per_unit"] for row in summary["sizes"]] == [1, 2]
+        assert all(0 < row["relative_error_output"] < 10 for row in summary["sizes"])
+        assert summary["sizes"][1]["plastic_synapses"] == 4 * summary["sizes"][0]["plastic_synapses"]
         return
     if name == "depth-scaling":
         for by_depth in summary["test_mse"].values():

@@ -15,6 +15,7 @@ EXPERIMENTS = {
     "cartpole": "brian_errorcircuits.experiments.cartpole",
     "yinyang": "brian_errorcircuits.experiments.yinyang",
     "dms": "brian_errorcircuits.experiments.dms",
+    "mean-field": "brian_errorcircuits.experiments.mean_field",
 }
 
 

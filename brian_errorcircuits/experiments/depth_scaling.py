@@ -42,7 +42,8 @@ DEFAULTS = {
     "depths": (1, 2, 3, 4, 5),
     "seeds": 3,
     "seed": 0,
-    "models": ("rate", "sampled", "ann", "sacramento2018", "dendritic_hpc"),
+    "models": ("rate", "spiking", "ann", "sacramento2018", "dendritic_hpc"),
+    "spiking_mode": "sampled",  # the mode of model 'spiking': 'sampled' (population-sampled) or 'spiking' (neuron level)
     "target": "cpp_standalone",  # of the spiking runs
     "rate_target": "cpp_standalone",
     "n_train": 100,
@@ -83,10 +84,11 @@ def shape(depth: int) -> tuple:
 
 def model_params(params: dict, model: str, seed: int) -> dict:
     """Per-model settings in the form :func:`teacher_student.train_student` takes."""
-    spiking = model == "sampled"
+    spiking = model == "spiking"
     duration = params["spiking_duration_ms" if spiking else "rate_duration_ms"]
     return dict(
-        params, mode=model, seed=seed, epochs=params["spiking_epochs" if spiking else "rate_epochs"],
+        params, mode=params["spiking_mode"] if spiking else model, seed=seed,
+        epochs=params["spiking_epochs" if spiking else "rate_epochs"],
         eta_hz=params["spiking_eta_hz" if spiking else "rate_eta_hz"], duration_ms=duration,
         settle_ms=duration / 4, target=params["target"] if spiking else params["rate_target"],
     )

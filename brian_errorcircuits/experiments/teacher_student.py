@@ -18,6 +18,8 @@ import time
 import brian2 as b2
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
+from ..populations import neuron_level
+from ..spec import SPIKING_MODES
 from ..analysis import angle_medians, training_angles, weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
@@ -61,20 +63,36 @@ def make_spec(params: dict, frozen_hidden: bool = False) -> CircuitSpec:
     )
 
 
+def make_circuit(params: dict, spec: CircuitSpec, build_dir=None) -> ErrorCircuit:
+    """The circuit of the unit-level ``spec``: in neuron-level ``spiking`` mode every unit
+    becomes ``neurons_per_unit`` neurons with tied weights (:func:`~brian_errorcircuits.populations.neuron_level`)."""
+    if spec.mode == "spiking":
+        spec, arrays = neuron_level(spec, params["neurons_per_unit"])
+        return ErrorCircuit.from_arrays(spec, arrays, build_dir)
+    return ErrorCircuit(spec, build_dir=build_dir)
+
+
+def neurons_per_unit(params: dict) -> int:
+    """Neurons per unit of the circuit's areas: ``neurons_per_unit`` in neuron-level mode, else 1."""
+    return params["neurons_per_unit"] if params["mode"] == "spiking" else 1
+
+
 def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None, spec=None):
     """Train one student (``spec``, or the layered one of ``params``).
 
     Kept: spikes of the probes, and weights once per presentation (for
-    :func:`~brian_errorcircuits.analysis.training_angles`).
+    :func:`~brian_errorcircuits.analysis.training_angles`).  Error signals are
+    compared with backprop per unit (means over each unit's neurons).
     """
     spec = spec if spec is not None else make_spec(params, frozen_hidden)
     standalone = out_dir is not None and params["target"] == "cpp_standalone"
-    circuit = ErrorCircuit(spec, build_dir=str(out_dir / "build") if standalone else None)
-    recording = Recording(spikes=params["mode"] == "sampled", spike_segments=("probe-start", "probe-end"),
+    circuit = make_circuit(params, spec, build_dir=str(out_dir / "build") if standalone else None)
+    recording = Recording(spikes=params["mode"] in SPIKING_MODES, spike_segments=("probe-start", "probe-end"),
                           weights=True, dt=params["duration_ms"] * b2.ms)
     return circuit.train(
         data.x_train, data.y_train, data.x_test, data.y_test, params["epochs"],
-        probe=probe_set(params, data), recording=recording, **presentation_timing(params),
+        probe=probe_set(params, data), recording=recording, neurons_per_unit=neurons_per_unit(params),
+        **presentation_timing(params),
     )
 
 
@@ -88,12 +106,13 @@ def run(params: dict, out_dir) -> dict:
     data = make_teacher_student(params["layers"], params["n_train"], params["n_probe"], params["n_test"],
                                 seed=params["seed"])
     print("  angle of the untrained student's weight updates to backprop's", flush=True)
-    untrained = ErrorCircuit(make_spec(params))
+    untrained = make_circuit(params, make_spec(params))
     angles = weight_update_angles(untrained, *probe_set(params, data), **presentation_timing(params))
     print("  training the student", flush=True)
     student = train_student(params, data, out_dir=out_dir)
     projection_names = [f"{p.source}->{p.target}" for p in untrained.spec.projections]
-    ann = BackpropANN(untrained.spec, untrained.weights, params["ann_lr"])
+    unit_level = ErrorCircuit(make_spec(params))  # the same weights as the student's units
+    ann = BackpropANN(unit_level.spec, unit_level.weights, params["ann_lr"])
     curves = {f"{params['mode']} student": student.test_mse,
               "ANN, backprop": ann.train(data.x_train, data.y_train, data.x_test, data.y_test,
                                          params["epochs"], seed=params["seed"])}
