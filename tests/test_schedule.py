@@ -6,11 +6,11 @@ the test if it is ever reached unexpectedly.
 import brian2 as b2
 import numpy as np
 import pytest
+from brian2.devices.device import reset_device
 from brian2.units import Hz, ms, second
 
 import brian_errorcircuits.circuit as circuit_module
 from brian_errorcircuits import CircuitSpec, ErrorCircuit, Schedule, SpecError
-from brian2.devices.device import reset_device
 
 
 class Built(Exception):
