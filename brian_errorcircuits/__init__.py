@@ -5,14 +5,14 @@ Representation neurons (soma, basal, apical compartments) and error neurons
 through error neurons and local dendritic-prediction plasticity approximates
 backpropagation continuously (Max et al., PLoS Comput Biol 2026).
 """
-from .circuit import ErrorCircuit, RunResult, TrainingResult, cosine
+from .circuit import DivergenceError, ErrorCircuit, RunResult, TrainingResult, cosine
 from .network import Recording
 from .schedule import Schedule
 from .arrays import CircuitArrays
 from .spec import CircuitSpec, Heterogeneity, NeuronParams, Projection, SpecError
 
 __all__ = [
-    "CircuitArrays", "CircuitSpec", "ErrorCircuit", "Heterogeneity", "NeuronParams", "Projection", "Recording", "RunResult", "Schedule",
+    "CircuitArrays", "CircuitSpec", "DivergenceError", "ErrorCircuit", "Heterogeneity", "NeuronParams", "Projection", "Recording", "RunResult", "Schedule",
     "SpecError", "TrainingResult", "cosine",
 ]
 __version__ = "0.1.0"

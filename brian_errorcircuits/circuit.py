@@ -2,33 +2,57 @@
 
 Each call to :meth:`ErrorCircuit.run` builds a fresh Brian2 network from the
 current weights, runs the whole :class:`Schedule` in one ``run`` call (under
-Cython, numpy or ``cpp_standalone``), reads the results back into plain numpy
-and keeps the learned weights.
+Cython, numpy or ``cpp_standalone``), reads the results back into plain numpy,
+checks that they are finite and keeps the learned weights.  Brian2's global
+state (device, preferences, ``defaultclock.dt``, numpy's random state) is
+restored after every run (:func:`brian_session`).
 """
 from __future__ import annotations
 
 import gc
 import os
+import shlex
 import shutil
+import sys
 import tempfile
 import time
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import brian2 as b2
-from brian2.devices.device import reset_device
+from brian2.devices.device import RuntimeDevice, get_device, reset_device
 import numpy as np
 
 from .arrays import CircuitArrays, partner_matrix
 from .network import Recording, build_network
 from .populations import unit_means
 from .reference import backprop_deltas, mse
-from .schedule import Schedule
-from .spec import SPIKING_MODES, CircuitSpec, SpecError
+from .schedule import Schedule, finite_matrix
+from .spec import SPIKING_MODES, CircuitSpec, SpecError, _is_count
 
 
-#: Brian2 preferences that :meth:`ErrorCircuit.run` sets for one run and restores.
-_PREFS_SET = ("codegen.target", "devices.cpp_standalone.extra_make_args_unix")
+#: Brian2 preferences that :func:`brian_session` sets for one run and restores.
+_PREFS_SET = ("codegen.target", "devices.cpp_standalone.extra_make_args_unix",
+              "devices.cpp_standalone.make_cmd_unix", "devices.cpp_standalone.run_cmd_unix")
+
+#: Script that runs make and the standalone binary so that they end with this process.
+_CHILD_GUARD = Path(__file__).with_name("child_guard.py")
+
+
+class DivergenceError(SpecError):
+    """A simulation's presentation averages or weights became NaN or infinite.
+
+    Usually the learning rates (or ``dt``) are too large for the task.
+    ``where`` names the area and population, or the projection; ``label`` the
+    schedule segment (e.g. ``'train-3'``: epoch 3); ``presentation`` the index
+    in the schedule of the first presentation that is not finite.
+    """
+
+    def __init__(self, message: str, where: str, label: str, presentation: int):
+        super().__init__(message)
+        self.where, self.label, self.presentation = where, label, presentation
 
 
 @dataclass
@@ -128,7 +152,21 @@ class ErrorCircuit:
     # ------------------------------------------------------------------ running
     def run(self, schedule: Schedule, recording: Recording = Recording(), silenced=(),
             report: bool = False) -> RunResult:
-        """Simulate ``schedule``; keep the weights it learned."""
+        """Simulate ``schedule``; keep the weights it learned.
+
+        Seeding: the run's random numbers (spikes, noise) come from
+        ``spec.seed`` and the number of runs this circuit made before, so a
+        ``brian2.seed()`` of the user's neither changes them nor is changed
+        by them (numpy's global random state is restored afterwards).
+
+        Divergence: the whole schedule is one Brian2 ``run`` call (one binary
+        in ``cpp_standalone``), so nothing can stop it midway; as soon as the
+        results come back, every presentation average and every weight is
+        checked, and the first non-finite presentation (its segment, i.e. its
+        epoch in :meth:`train`) is located from the recorded presentation
+        averages.  Then :class:`DivergenceError` names it and the last finite
+        state, and the circuit keeps the weights it had before the run.
+        """
         self._check_schedule(schedule)
         for area in silenced:
             if not 1 <= area <= self.spec.n_areas:
@@ -142,19 +180,10 @@ class ErrorCircuit:
         # Objects of the previous run still alive in reference cycles would make
         # Brian2 rename this run's objects (``_1``) and recompile everything.
         gc.collect()
-        saved_prefs = {name: b2.prefs[name] for name in _PREFS_SET}
-        if standalone:
-            if self.build_dir is None:
-                self.build_dir = tempfile.mkdtemp(prefix="errorcircuits_standalone_")
-                weakref.finalize(self, shutil.rmtree, self.build_dir, ignore_errors=True)
-            directory = self.build_dir
-            b2.set_device("cpp_standalone", build_on_run=False, directory=directory)
-            b2.prefs["devices.cpp_standalone.extra_make_args_unix"] = [f"-j{len(os.sched_getaffinity(0))}"]
-        else:
-            b2.prefs["codegen.target"] = self.spec.target
-        try:
-            b2.defaultclock.dt = self.spec.dt
-            b2.seed(self.spec.seed * 1000 + self.runs)
+        if standalone and self.build_dir is None:
+            self.build_dir = tempfile.mkdtemp(prefix="errorcircuits_standalone_")
+            weakref.finalize(self, shutil.rmtree, self.build_dir, ignore_errors=True)
+        with brian_session(self.spec, self.runs, self.build_dir if standalone else None):
             built = build_network(self.spec, self.arrays, schedule, recording, silenced)
             sums = [(b2.StateMonitor(rep, "sum_P", record=True, dt=schedule.duration, name=f"sums_{rep.name}"),
                      b2.StateMonitor(err, "sum_E", record=True, dt=schedule.duration, name=f"sums_{err.name}"))
@@ -168,14 +197,11 @@ class ErrorCircuit:
                     report="text" if report else None, report_period=10 * b2.second,
                 )
             if standalone:
-                b2.device.build(directory=directory, compile=True, run=True, with_output=report)
+                b2.device.build(directory=self.build_dir, compile=True, run=True, with_output=report)
             result = self._collect(built, sums, schedule)
-        finally:
-            if standalone:
-                b2.device.reinit()
-                reset_device()
-            for name, value in saved_prefs.items():
-                b2.prefs[name] = value
+        diverged = _divergence(result)
+        if diverged is not None:
+            raise diverged
         result.wall_time = time.perf_counter() - start
         self.weights = [W.copy() for W in result.weights_after]
         self.arrays.lateral = [None] + [{name: M.copy() for name, M in area.items()}
@@ -208,12 +234,8 @@ class ErrorCircuit:
                          lateral_after=lateral_after, neurons=self.arrays.neurons)
 
     def _check_schedule(self, schedule: Schedule):
-        for name, array, units, neurons, area in (
-                ("inputs", schedule.inputs, self.spec.input_units, self.spec.layers[0], "input"),
-                ("targets", schedule.targets, self.spec.output_units, self.spec.layers[-1], "output")):
-            if array.shape[1] != units:
-                of_neurons = f" (of {neurons} neurons)" if neurons != units else ""
-                raise SpecError(f"{name} have {array.shape[1]} columns; the {area} area has {units} units{of_neurons}")
+        self._check_width("inputs", schedule.inputs, "input")
+        self._check_width("targets", schedule.targets, "output")
         if self.spec.mode in SPIKING_MODES and (schedule.inputs.min() < 0 or schedule.inputs.max() > 1):
             raise SpecError("inputs must lie in [0, 1] (fractions of rate_max) in spiking mode")
         for name in ("duration", "settle"):
@@ -221,6 +243,25 @@ class ErrorCircuit:
             if abs(ratio - round(ratio)) > 1e-6:
                 raise SpecError(f"{name}={getattr(schedule, name)!r} must be a whole number of time steps "
                                 f"dt={self.spec.dt!r}")
+
+    def _check_width(self, name: str, array: np.ndarray, area: str):
+        """SpecError unless ``array`` has one column per task unit of the ``'input'`` or ``'output'`` area."""
+        units, neurons = ((self.spec.input_units, self.spec.layers[0]) if area == "input"
+                          else (self.spec.output_units, self.spec.layers[-1]))
+        if array.shape[1] != units:
+            of_neurons = f" (of {neurons} neurons)" if neurons != units else ""
+            raise SpecError(f"{name} has {array.shape[1]} columns; the {area} area has {units} units{of_neurons}, "
+                            "one column each")
+
+    def _task_data(self, name: str, values, area: str, rows_of: tuple = None) -> np.ndarray:
+        """Samples checked before anything is simulated: a finite matrix, one column per unit of
+        ``area`` and, with ``rows_of`` = (name, array), one row per row of that array."""
+        array = finite_matrix(name, values)
+        self._check_width(name, array, area)
+        if rows_of is not None and len(array) != len(rows_of[1]):
+            raise SpecError(f"{name} has {len(array)} rows for the {len(rows_of[1])} rows of {rows_of[0]} "
+                            "(one per sample)")
+        return array
 
     # ------------------------------------------------------------ conveniences
     def block(self, inputs, targets=None, **kwargs) -> Schedule:
@@ -266,13 +307,26 @@ class ErrorCircuit:
         ``lr_factors`` (one per epoch, default all 1) scale the learning rates
         epoch by epoch, e.g. to anneal them; ``neurons_per_unit`` decodes the
         probes' error signals per unit (see :meth:`error_alignment`).
+
+        Every argument is checked before anything is simulated (sizes, one
+        target row per input row, finite values, ``epochs`` a whole number
+        >= 1); a run that diverges raises :class:`DivergenceError` naming the
+        epoch (see :meth:`run`), so the test MSE is never NaN.
         """
+        if not _is_count(epochs):
+            raise SpecError(f"epochs={epochs!r} must be a whole number >= 1")
         lr_factors = np.ones(epochs) if lr_factors is None else np.asarray(lr_factors, float)
         if lr_factors.shape != (epochs,):
             raise SpecError(f"lr_factors needs one factor per epoch ({epochs}), got shape {lr_factors.shape}")
+        x_train = self._task_data("x_train", x_train, "input")
+        y_train = self._task_data("y_train", y_train, "output", rows_of=("x_train", x_train))
+        x_test = self._task_data("x_test", x_test, "input")
+        y_test = self._task_data("y_test", y_test, "output", rows_of=("x_test", x_test))
+        if probe is not None:
+            probe_x = self._task_data("probe inputs", probe[0], "input")
+            probe = (probe_x, self._task_data("probe targets", probe[1], "output", rows_of=("probe inputs", probe_x)))
         rng = np.random.default_rng(self.spec.seed + 1)
         timing = dict(duration=duration, settle=settle)
-        x_train, y_train = np.asarray(x_train, float), np.asarray(y_train, float)
         schedule = self.block(x_test, label="test-0", **timing)
         if probe is not None:
             schedule = self.block(*probe, label="probe-start", **timing) + schedule
@@ -299,6 +353,90 @@ class TrainingResult:
     run: RunResult
     test_mse: list
     alignment: dict
+
+
+@contextmanager
+def brian_session(spec: CircuitSpec, runs: int, build_dir=None):
+    """Brian2 set up for one simulation of ``spec``; its global state as it was afterwards.
+
+    Sets the device (``cpp_standalone`` building in ``build_dir`` when one is
+    given, the runtime device with ``spec.target`` otherwise),
+    ``defaultclock.dt = spec.dt`` and the seed ``spec.seed * 1000 + runs``;
+    afterwards the device, the preferences, ``defaultclock.dt`` and numpy's
+    global random state are restored.  ``make`` and the standalone binary run
+    under ``child_guard.py``: in a process group of their own that ends when
+    this process ends, even by ``kill -9``.  A device that the user switched
+    to (``brian2.set_device``) is refused with :class:`SpecError`: the circuit
+    picks its device from ``spec.target``.
+    """
+    active = get_device()
+    if not isinstance(active, RuntimeDevice):
+        raise SpecError(f"Brian2's active device is {type(active).__name__} (brian2.set_device was called); "
+                        "ErrorCircuit picks the device from CircuitSpec(target=...): call "
+                        "brian2.set_device('runtime') first and use target='cpp_standalone' for standalone runs")
+    saved_prefs = {name: b2.prefs[name] for name in _PREFS_SET}
+    saved_dt, saved_random = b2.defaultclock.dt, np.random.get_state()
+    if build_dir is not None:
+        b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
+        guard = [sys.executable, "-I", str(_CHILD_GUARD), str(os.getpid())]
+        run_cmd = saved_prefs["devices.cpp_standalone.run_cmd_unix"]
+        b2.prefs["devices.cpp_standalone.extra_make_args_unix"] = [f"-j{len(os.sched_getaffinity(0))}"]
+        b2.prefs["devices.cpp_standalone.make_cmd_unix"] = shlex.join(
+            guard + shlex.split(saved_prefs["devices.cpp_standalone.make_cmd_unix"]))
+        b2.prefs["devices.cpp_standalone.run_cmd_unix"] = guard + ([run_cmd] if isinstance(run_cmd, str) else run_cmd)
+    else:
+        b2.prefs["codegen.target"] = spec.target
+    try:
+        b2.defaultclock.dt = spec.dt
+        b2.seed(spec.seed * 1000 + runs)
+        yield
+    finally:
+        if build_dir is not None:
+            b2.device.reinit()
+            reset_device()
+        for name, value in saved_prefs.items():
+            b2.prefs[name] = value
+        b2.defaultclock.dt = saved_dt
+        np.random.set_state(saved_random)
+
+
+def _divergence(result: RunResult) -> DivergenceError | None:
+    """The first non-finite presentation average (or else weight) of ``result`` as an error; None if all are finite."""
+    spec, schedule = result.spec, result.schedule
+    kept = ("the circuit keeps its weights from before the run (norms "
+            + ", ".join(f"{np.linalg.norm(W):.3g}" for W in result.weights_before) + "); lower eta or dt")
+    averages = [(f"area {spec.area_names[k - 1]!r} ({population} neurons)", values)
+                for k in range(1, spec.n_areas + 1)
+                for population, values in (("representation", result.rep_avg[k]), ("error", result.err_avg[k]))]
+    first_bad = [(int(np.argmin(np.isfinite(values).all(axis=1))), where, values)
+                 for where, values in averages if not np.isfinite(values).all()]
+    if first_bad:
+        index, where, values = min(first_bad, key=lambda entry: entry[0])
+        if index > 0:
+            last = (f"last finite: presentation {index - 1} ({_segment_position(schedule, index - 1)}), "
+                    f"averages in [{values[index - 1].min():.3g}, {values[index - 1].max():.3g}]")
+        else:
+            last = "no presentation of it was finite"
+        return DivergenceError(
+            f"the run diverged: {where} has non-finite presentation averages from presentation {index} on "
+            f"({_segment_position(schedule, index)}); {last}; {kept}", where, schedule.labels[index], index)
+    matrices = [(f"projection {p.source} -> {p.target}", W) for p, W in zip(spec.projections, result.weights_after)]
+    matrices += [(f"lateral {name} of area {spec.area_names[k - 1]!r}", M)
+                 for k, area in enumerate(result.lateral_after) if area for name, M in area.items()]
+    for where, W in matrices:
+        if not np.isfinite(W).all():
+            last = len(schedule) - 1
+            return DivergenceError(
+                f"the run diverged: the weights of {where} are not finite at the end of the run "
+                f"(presentation {last}, {_segment_position(schedule, last)}) although every presentation "
+                f"average is; {kept}", where, schedule.labels[last], last)
+    return None
+
+
+def _segment_position(schedule: Schedule, index: int) -> str:
+    """Where presentation ``index`` lies: its segment and its position among that segment's presentations."""
+    label = schedule.labels[index]
+    return f"segment {label!r}, its presentation {int(np.searchsorted(schedule.indices(label), index))}"
 
 
 def cosine(a, b) -> float:

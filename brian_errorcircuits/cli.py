@@ -4,16 +4,21 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .circuit import DivergenceError
 from .connectome import TableError
 from .experiments import EXPERIMENTS, get
-from .experiments.base import add_common_arguments, run
+from .experiments.base import INCOMPLETE, add_common_arguments, run
 from .spec import SpecError
 
 #: Exit status of a run refused for bad parameters or a bad table (as argparse's usage errors).
 USAGE_ERROR = 2
 
-#: What to do about each kind of error a user can fix, printed under its message.
+#: Exit status of a run ended by Ctrl-C (the shell's 128 + SIGINT).
+INTERRUPTED = 130
+
+#: What to do about each kind of error a user can fix, printed under its message (the first that matches).
 HINTS = {
+    DivergenceError: "lower the learning rates (--set eta_hz=...) or the time step (dt_ms)",
     SpecError: "`errorcircuits list -v` shows every parameter and its default",
     TableError: "a table is a comma-separated UTF-8 file: `#` comment lines, a header row of area "
                 "names, one row per source area (README: projection tables)",
@@ -46,6 +51,10 @@ def main(argv=None) -> int:
         print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
         print(f"hint: {hint}; --debug shows the traceback", file=sys.stderr)
         return USAGE_ERROR
+    except KeyboardInterrupt:
+        print(f"interrupted: the output folder stays marked incomplete (file {INCOMPLETE}); run again to finish it",
+              file=sys.stderr)
+        return INTERRUPTED
     return 0
 
 

@@ -30,6 +30,7 @@ from typing import Protocol
 import brian2 as b2
 import numpy as np
 
+from .circuit import brian_session
 from .network import Recording, build_network
 from .spec import SPIKING_MODES, SpecError
 
@@ -76,11 +77,7 @@ def closed_loop(circuit, plant: Plant, starts, step=20 * b2.ms, max_steps: int =
     schedule = circuit.block(np.zeros((1, spec.layers[0])), duration=step, settle=0 * b2.ms)
     circuit._check_schedule(schedule)
     gc.collect()  # see ErrorCircuit.run: stale objects would force a recompile
-    saved_target = b2.prefs["codegen.target"]
-    b2.prefs["codegen.target"] = spec.target
-    try:
-        b2.defaultclock.dt = spec.dt
-        b2.seed(spec.seed * 1000 + circuit.runs)
+    with brian_session(spec, circuit.runs):  # Brian2's global state restored afterwards
         built = build_network(spec, circuit.arrays, schedule,
                               Recording(spikes=bool(spike_episodes) and spec.mode in SPIKING_MODES),
                               external_input=True)
@@ -117,8 +114,6 @@ def closed_loop(circuit, plant: Plant, starts, step=20 * b2.ms, max_steps: int =
             built.network.run((max_steps + 1) * step, namespace={})
             spikes = _since(built.spike_trains(), onset) if index in spike_episodes else {}
             episodes.append(ClosedLoopEpisode(np.array(loop["outputs"]), loop["ended"], spikes))
-    finally:
-        b2.prefs["codegen.target"] = saved_target
     circuit.runs += 1
     return episodes
 

@@ -67,7 +67,7 @@ class Schedule:
         presentations carry a target or plasticity, e.g. the trials of a memory
         task; a factor other than 1 scales the learning rates (``True`` = 1).
         """
-        inputs = _finite_2d("inputs", inputs)
+        inputs = finite_matrix("inputs", inputs)
         n = len(inputs)
         if targets is None:
             if n_outputs is None:
@@ -77,7 +77,7 @@ class Schedule:
             targets = np.zeros((n, n_outputs))
             target_on = np.zeros(n, bool)
         else:
-            targets = _finite_2d("targets", targets)
+            targets = finite_matrix("targets", targets)
             if len(targets) != n:
                 raise SpecError(f"targets has {len(targets)} rows for {n} inputs")
             target_on = np.ones(n, bool) if target_on is None else _flags("target_on", target_on, n)
@@ -127,8 +127,13 @@ class Schedule:
         return self.duration - self.settle
 
 
-def _finite_2d(name, values) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
+def finite_matrix(name, values) -> np.ndarray:
+    """``values`` as a float matrix (presentations x units; 1-d = one presentation), all finite,
+    or :class:`SpecError` naming ``name`` (and the first non-finite entry)."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise SpecError(f"{name} must be an array of numbers (presentations x units)") from None
     if array.ndim == 1:
         array = array[None, :]
     if array.ndim != 2 or array.shape[0] == 0:
@@ -164,11 +169,17 @@ def _learning_factors(values, n: int) -> np.ndarray:
 
 
 def _check_timing(duration, settle):
-    if not isinstance(duration, Quantity) or duration.dim != ms.dim or duration <= 0 * ms:
-        raise SpecError(f"duration={duration!r} must be a positive time")
-    if not isinstance(settle, Quantity) or settle.dim != ms.dim or settle < 0 * ms or settle >= duration:
+    if not _is_finite_time(duration) or duration <= 0 * ms:
+        raise SpecError(f"duration={duration!r} must be a finite, positive time")
+    if not _is_finite_time(settle) or settle < 0 * ms or settle >= duration:
         raise SpecError(f"settle={settle!r} must be a time in [0, duration)")
     if settle > 0 * ms:
         ratio = float(duration / settle)
         if abs(ratio - round(ratio)) > 1e-9:
             raise SpecError(f"duration={duration!r} must be a whole multiple of settle={settle!r}")
+
+
+def _is_finite_time(value) -> bool:
+    """A single finite Quantity in units of time (NaN passes every comparison, so it is refused here)."""
+    return isinstance(value, Quantity) and value.dim == ms.dim and np.ndim(value) == 0 \
+        and bool(np.isfinite(float(value / ms)))

@@ -146,8 +146,9 @@ class CircuitSpec:
     feedback : {'backprop', 'feedback_alignment'}
         Top-down weights track W^T of the current forward weights, or stay
         fixed and random.
-    eta : sequence of Quantity (1/second)
-        Learning rate of the basal synapses into each area (len = areas).
+    eta : Quantity (1/second), or a sequence or 1-d Quantity array of them
+        Learning rate of the basal synapses into each area (one per area, e.g.
+        ``(5 * Hz, 5 * Hz)`` or ``[5, 5] * Hz``); a single value applies to every area.
     dt : Quantity (second)
         Integration step.
     projections : tuple of Projection, optional
@@ -200,7 +201,7 @@ class CircuitSpec:
     feedback_scale: float = 1.0  #: scale of the fixed random top-down weights (feedback_alignment)
     neuron: NeuronParams = field(default_factory=NeuronParams)
     dt: Quantity = unit_default(0.25 * ms)
-    seed: int = 0
+    seed: int = 0  #: whole number >= 0: decides initial weights, noise and spikes (see ErrorCircuit.run)
     target: str = "cython"
     projections: tuple = None
     feedback_projections: tuple = None
@@ -233,7 +234,7 @@ class CircuitSpec:
         object.__setattr__(self, "area_names", tuple(self.area_names))
         if self.eta is None:
             object.__setattr__(self, "eta", (0 * Hz,) * max(areas, 0))
-        elif not isinstance(self.eta, (tuple, list)):
+        elif np.ndim(self.eta) == 0:  # one rate for every area
             object.__setattr__(self, "eta", (self.eta,) * max(areas, 0))
         sizes_ok = all(_is_count(n) for n in self.layers)
         if self.init_scale is None and areas > 0 and sizes_ok:
@@ -252,6 +253,8 @@ class CircuitSpec:
             object.__setattr__(self, "output_units", self.layers[-1])
 
     def validate(self) -> "CircuitSpec":
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise SpecError(f"seed={self.seed!r} must be a whole number >= 0")
         if len(self.layers) < 2:
             raise SpecError(f"layers={self.layers!r}: need an input size and at least one area")
         for k, n in enumerate(self.layers):
@@ -445,6 +448,8 @@ def override(params, changes: dict):
 
 
 def _check_unit(name, value, unit):
+    if np.ndim(value) != 0:
+        raise SpecError(f"{name}={value!r} must be a single value, not an array")
     if not have_same_dimensions(value, unit):
         raise SpecError(f"{name}={value!r} has the wrong unit; expected a value like {unit!r}")
     if not np.isfinite(float(value / unit)):

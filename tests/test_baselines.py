@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from brian_errorcircuits import CircuitSpec, ErrorCircuit
+from brian_errorcircuits import CircuitSpec, ErrorCircuit, SpecError
 from brian_errorcircuits.baselines import dendritic
 from brian_errorcircuits.baselines.ann import BackpropANN
 from brian_errorcircuits.baselines.dendritic_hpc import DendriticHPC
@@ -102,3 +102,16 @@ def test_frozen_hidden_ann_learns_only_its_output_projection():
     curve = ann.train(data.x_train, data.y_train, data.x_test, data.y_test, 3)
     np.testing.assert_array_equal(ann.weights[0], initial[0])
     assert curve[-1] < 0.8 * curve[0]
+
+
+@pytest.mark.parametrize("model, rate", [
+    (BackpropANN, {"lr": np.nan}), (Sacramento2018, {"lr": np.inf}), (DendriticHPC, {"lr": -0.1}),
+    (Sacramento2018, {"lr": 1.0, "lr_interneuron": np.nan}), (Sacramento2018, {"lr": 1.0, "lr_apical": -np.inf}),
+    (DendriticHPC, {"lr": 1.0, "lr_top_down": np.nan}), (BackpropANN, {"lr": "0.3"}),
+])
+def test_a_learning_rate_that_is_not_a_finite_number_is_refused_at_construction(model, rate):
+    """A NaN rate used to train silently to NaN test errors; now the constructor names it."""
+    spec = table_spec(2)
+    name, value = list(rate.items())[-1]
+    with pytest.raises(SpecError, match=rf"^{name}={value!r} must be a finite number >= 0"):
+        model(spec, ErrorCircuit(spec).weights, **rate)

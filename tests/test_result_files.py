@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from brian_errorcircuits import DivergenceError, SpecError, cli
 from brian_errorcircuits.experiments import base, depth_scaling
 from brian_errorcircuits.files import read_json, write_json
 from brian_errorcircuits.plotting import pyplot, save_figure
@@ -46,9 +47,25 @@ FAKE_EXPERIMENT = SimpleNamespace(QUESTION="a question", DEFAULTS={"seed": 0, "s
                                   run=lambda params, out: {"value": float("nan"), "seed": params["seed"]})
 
 
-def run_fake_experiment(out):
+def run_fake_experiment(out, experiment=FAKE_EXPERIMENT):
     args = Namespace(out=str(out), seed=None, mode=None, target=None, overrides=[], debug=False)
-    return base.run("fake", FAKE_EXPERIMENT, args)
+    return base.run("fake", experiment, args)
+
+
+def failing_experiment(error):
+    """FAKE_EXPERIMENT whose run writes a figure, then raises ``error``."""
+    def run(params, out):
+        (out / "partial.png").write_bytes(b"new")
+        raise error
+    return SimpleNamespace(QUESTION="a question", DEFAULTS=FAKE_EXPERIMENT.DEFAULTS, run=run)
+
+
+def previous_results(out):
+    """An output folder as a finished earlier run left it, plus a figure only that run made."""
+    run_fake_experiment(out)
+    (out / "old_only.png").write_bytes(b"old")
+    (out / "runs").mkdir()
+    (out / "runs" / "kept.json").write_text("{}")
 
 
 def fake_run_one(calls):
@@ -142,3 +159,67 @@ def test_git_commit_is_none_outside_a_checkout_and_for_untracked_folders(tmp_pat
     (tmp_path / "site-packages").mkdir()
     (tmp_path / "site-packages" / "module.py").write_text("")
     assert base.git_commit(tmp_path / "site-packages") is None
+
+
+# ------------------------------------------------------------ output folders
+def test_a_finished_run_leaves_no_incomplete_marker_and_no_stale_figure(tmp_path):
+    previous_results(tmp_path)
+    run_fake_experiment(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.json", "runs", "summary.json"]
+    assert (tmp_path / "runs" / "kept.json").exists(), "saved runs (depth-scaling resumes from them) stay"
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), RuntimeError("compiler died")])
+def test_an_interrupted_rerun_leaves_the_folder_marked_incomplete_without_the_old_summary(tmp_path, error):
+    """params.json of the new run never sits next to the summary of the old one."""
+    previous_results(tmp_path)
+    with pytest.raises(type(error)):
+        run_fake_experiment(tmp_path, failing_experiment(error))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["INCOMPLETE", "params.json", "partial.png", "runs"]
+    assert f"pid {os.getpid()}" in (tmp_path / "INCOMPLETE").read_text()
+    run_fake_experiment(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.json", "runs", "summary.json"]
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):
+    """Two runs into one --out would share params.json, summary.json and the cpp_standalone build folder."""
+    def nested_run(params, out):
+        with pytest.raises(SpecError, match=rf"^--out {re.escape(str(out))}: another run writes into this folder "
+                                            rf"\(run in progress or interrupted: pid {os.getpid()}, started .*\); "
+                                            "wait for it or choose another --out"):
+            run_fake_experiment(out)
+        return {"value": 1.0}
+    run_fake_experiment(tmp_path, SimpleNamespace(QUESTION="q", DEFAULTS=FAKE_EXPERIMENT.DEFAULTS, run=nested_run))
+    assert not (tmp_path / "INCOMPLETE").exists()
+
+
+def test_cli_reports_ctrl_c_and_divergence_in_one_line(tmp_path, monkeypatch, capsys):
+    for error, status, first_line in (
+            (KeyboardInterrupt(), 130, "interrupted: the output folder stays marked incomplete (file INCOMPLETE)"),
+            (DivergenceError("the run diverged: area 'area1' ...", "area1", "train-1", 4), 2,
+             "error: the run diverged: area 'area1' ...\nhint: lower the learning rates")):
+        monkeypatch.setattr(cli, "get", lambda name: failing_experiment(error))
+        assert cli.main(["run", "teacher-student", "--out", str(tmp_path)]) == status
+        assert capsys.readouterr().err.startswith(first_line)
+        assert (tmp_path / "INCOMPLETE").exists()
+
+
+# ------------------------------------------------------------ depth-scaling parameters
+@pytest.mark.parametrize("overrides, message", [
+    (["depths=1,9"], r"^depths=1,9: 9 is not possible; choose from 1\.\.7 \(the table 'macaque_visual_7areas' "
+                     r"has 7 areas\)"),
+    (["models=rate,banana"], r"^models=rate,banana: 'banana' is not possible; choose from rate, spiking, ann, "
+                             r"sacramento2018, dendritic_hpc"),
+    (["depths=0"], r"^depths=0: 0 is not possible"),
+    (["depths=2,2"], r"^depths=2,2: give each value once"),
+    (["seeds=0"], r"^seeds=0: a series needs at least 1 seed"),
+    (["depths=1,2", "target=banana"], r"^target='banana' is unknown"),
+])
+def test_depth_scaling_refuses_a_series_it_cannot_finish_before_its_first_run(tmp_path, monkeypatch, overrides,
+                                                                               message):
+    """Before, depths=1,9 trained every depth-1 model for minutes and then failed on depth 9."""
+    calls = []
+    monkeypatch.setattr(depth_scaling, "run_one", fake_run_one(calls))
+    with pytest.raises(SpecError, match=message):
+        depth_scaling.run(base.parameters(depth_scaling.DEFAULTS, overrides), tmp_path)
+    assert calls == [] and list(tmp_path.iterdir()) == []

@@ -6,6 +6,7 @@ the test if it is ever reached unexpectedly.
 import brian2 as b2
 import numpy as np
 import pytest
+from brian2.devices.device import reset_device
 from brian2.units import Hz, ms, second
 
 import brian_errorcircuits.circuit as circuit_module
@@ -248,13 +249,13 @@ def test_sentinel_valid_schedule_reaches_the_builder():
 
 def test_run_rejects_inputs_with_wrong_number_of_columns():
     circuit = small_circuit()
-    with pytest.raises(SpecError, match=r"^inputs have 4 columns; the input area has 3 units"):
+    with pytest.raises(SpecError, match=r"^inputs has 4 columns; the input area has 3 units"):
         circuit.run(Schedule.block(*data(2, n_in=4)))
 
 
 def test_run_rejects_targets_with_wrong_number_of_columns():
     circuit = small_circuit()
-    with pytest.raises(SpecError, match=r"^targets have 3 columns; the output area has 2 units"):
+    with pytest.raises(SpecError, match=r"^targets has 3 columns; the output area has 2 units"):
         circuit.run(Schedule.block(*data(2, n_out=3)))
 
 
@@ -314,3 +315,95 @@ def test_failed_checks_leave_the_circuit_untouched():
     assert circuit.runs == 0
     for W, W0 in zip(circuit.weights, before):
         np.testing.assert_array_equal(W, W0)
+
+
+# ------------------------------------------- checks in ErrorCircuit.train
+def train_arguments(n_train=4, n_test=3):
+    """Valid (x_train, y_train, x_test, y_test) for small_circuit()."""
+    return (*data(n_train), *data(n_test, seed=1))
+
+
+def bad_train_arguments(position, change):
+    arguments = list(train_arguments())
+    arguments[position] = change(arguments[position])
+    return arguments
+
+
+def non_finite_at(row, column, value):
+    def change(array):
+        array = array.copy()
+        array[row, column] = value
+        return array
+    return change
+
+
+@pytest.mark.parametrize("position, change, message", [
+    (1, lambda y: y[:3], r"^y_train has 3 rows for the 4 rows of x_train \(one per sample\)"),
+    (1, lambda y: np.vstack([y, y]), r"^y_train has 8 rows for the 4 rows of x_train"),
+    (3, lambda y: y[:, :1], r"^y_test has 1 columns; the output area has 2 units, one column each"),
+    (3, lambda y: y[:2], r"^y_test has 2 rows for the 3 rows of x_test"),
+    (2, lambda x: x[:, :2], r"^x_test has 2 columns; the input area has 3 units, one column each"),
+    (0, lambda x: x[:, :2], r"^x_train has 2 columns; the input area has 3 units"),
+    (0, non_finite_at(2, 1, np.nan), r"^x_train contains NaN or infinite values \(first at row 2, column 1\)"),
+    (1, non_finite_at(3, 0, np.inf), r"^y_train contains NaN or infinite values \(first at row 3, column 0\)"),
+    (2, non_finite_at(0, 2, -np.inf), r"^x_test contains NaN or infinite values \(first at row 0, column 2\)"),
+    (3, non_finite_at(1, 1, np.nan), r"^y_test contains NaN or infinite values \(first at row 1, column 1\)"),
+])
+def test_train_names_the_misfit_array_before_simulating(position, change, message):
+    """Data that would be misread (rows dropped by the shuffle, NaN test MSE, a join error) is refused by name."""
+    with pytest.raises(SpecError, match=message):
+        small_circuit().train(*bad_train_arguments(position, change), epochs=1)
+
+
+@pytest.mark.parametrize("epochs", [2.5, -1, 0, True, "3"])
+def test_train_needs_a_whole_positive_number_of_epochs(epochs):
+    with pytest.raises(SpecError, match=rf"^epochs={epochs!r} must be a whole number >= 1"):
+        small_circuit().train(*train_arguments(), epochs=epochs)
+
+
+def test_probe_of_the_wrong_width_is_named():
+    x, y = data(2, n_out=3)
+    with pytest.raises(SpecError, match=r"^probe targets has 3 columns; the output area has 2 units"):
+        small_circuit().train(*train_arguments(), epochs=1, probe=(x, y))
+
+
+def test_valid_training_data_reaches_the_builder():
+    with pytest.raises(Built):
+        small_circuit().train(*train_arguments(), epochs=2, probe=data(2), report=False)
+
+
+@pytest.mark.parametrize("timing, message", [
+    (dict(duration=np.nan * ms), r"^duration=.* must be a finite, positive time"),
+    (dict(duration=np.inf * ms), r"^duration=.* must be a finite, positive time"),
+    (dict(settle=np.nan * ms), r"^settle=.* must be a time in \[0, duration\)"),
+])
+def test_non_finite_timing_is_refused(timing, message):
+    with pytest.raises(SpecError, match=message):
+        small_circuit().train(*train_arguments(), epochs=1, **timing)
+
+
+# ------------------------------------------- Brian2's global state
+def test_run_restores_defaultclock_dt_and_numpy_random_state():
+    """A circuit run sets dt and seeds for itself only: the user's dt and numpy random stream continue."""
+    b2.defaultclock.dt = 0.1 * ms
+    np.random.seed(123)
+    expected_draw = np.random.RandomState(123).uniform()
+    circuit = small_circuit(dt=0.25 * ms)
+    with pytest.raises(Built):
+        circuit.run(circuit.block(*data(2)))
+    assert b2.defaultclock.dt == 0.1 * ms
+    assert np.random.uniform() == expected_draw
+
+
+def test_a_device_set_by_the_user_is_refused_before_building():
+    """After brian2.set_device('cpp_standalone') a run would fail deep in Brian2; it is refused by name."""
+    b2.set_device("cpp_standalone", build_on_run=False)
+    try:
+        circuit = small_circuit()
+        with pytest.raises(SpecError, match=r"^Brian2's active device is CPPStandaloneDevice "
+                                            r"\(brian2\.set_device was called\).*set_device\('runtime'\)"):
+            circuit.run(circuit.block(*data(2)))
+    finally:
+        b2.device.reinit()
+        reset_device()
+    assert circuit.runs == 0

@@ -209,6 +209,33 @@ def test_zero_eta_is_allowed():
     spec(eta=(0 * Hz, 0 * Hz)).validate()
 
 
+def test_eta_as_a_quantity_array_gives_one_rate_per_area():
+    """``[1, 2] * Hz`` (a 1-d Quantity) means one rate per area, like a tuple (it raised TypeError before)."""
+    s = spec(eta=np.array([1.0, 2.0]) * Hz).validate()
+    assert len(s.eta) == 2 and float(s.eta[0] / Hz) == 1.0 and float(s.eta[1] / Hz) == 2.0
+
+
+@pytest.mark.parametrize("eta, match", [
+    (np.array([1.0, 2.0, 3.0]) * Hz, r"^eta has 3 entries for 2 areas"),
+    (np.array([1.0, 2.0]), r"^eta\[0\]=.*1\.0.* has the wrong unit; expected a value like hertz"),
+    (np.ones((2, 2)) * Hz, r"^eta\[0\]=.* must be a single value, not an array"),
+])
+def test_eta_arrays_that_do_not_fit_are_named(eta, match):
+    with pytest.raises(SpecError, match=match):
+        spec(eta=eta).validate()
+
+
+# ---------------------------------------------------------------------- seed
+@pytest.mark.parametrize("seed", [-1, 2.5, "abc", None, True])
+def test_seed_must_be_a_whole_number_of_at_least_zero(seed):
+    with pytest.raises(SpecError, match=rf"^seed={seed!r} must be a whole number >= 0"):
+        spec(seed=seed).validate()
+
+
+def test_numpy_integer_seed_is_accepted():
+    spec(seed=np.int64(7)).validate()
+
+
 # ------------------------------------------------------------- other fields
 @pytest.mark.parametrize("bad, match", [
     ((1.0,), r"^init_scale has 1 entries for 2 areas"),

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import math
 import numbers
+import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..files import write_json
@@ -181,6 +184,63 @@ def output_dir(name: str, params: dict, out: str | None = None) -> Path:
     return path
 
 
+#: File that marks an output folder whose run has not finished (and locks it while the run lives).
+INCOMPLETE = "INCOMPLETE"
+
+#: What a previous run left in its output folder and a new run removes first (``runs/``, ``build/`` stay).
+RESULT_FILES = ("params.json", "summary.json", "report.md", "*.png", ".*.tmp*")
+
+
+@contextmanager
+def claimed(out: Path):
+    """Hold output folder ``out`` for one run: marked incomplete until the run ends well.
+
+    First the file ``INCOMPLETE`` (this process id and start time) is written
+    and locked, so a second run into the same folder, and with it into the same
+    ``cpp_standalone`` build folder, is refused with :class:`SpecError` while
+    this one lives (the kernel drops the lock when a process dies, however it
+    dies).  If the folder holds a previous run's results (``params.json`` or an
+    ``INCOMPLETE`` of its own), those files (:data:`RESULT_FILES`) are removed,
+    so ``params.json`` and ``summary.json`` always belong to the same run.  The
+    marker is removed only when the body finishes; an exception, Ctrl-C, SIGTERM
+    or ``kill -9`` leave it.
+    """
+    marker = out / INCOMPLETE
+    previous_run = marker.exists() or (out / "params.json").exists()
+    descriptor = _lock(marker)
+    try:
+        if previous_run:
+            for pattern in RESULT_FILES:
+                for stale in out.glob(pattern):
+                    stale.unlink()
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"run in progress or interrupted: pid {os.getpid()}, started "
+                             f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        yield
+        marker.unlink()
+    finally:
+        os.close(descriptor)
+
+
+def _lock(marker: Path) -> int:
+    """An open, exclusively locked descriptor of ``marker`` (created if missing), or SpecError if a live run holds it."""
+    while True:
+        descriptor = os.open(marker, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = marker.read_text(encoding="utf-8", errors="replace").strip()
+            os.close(descriptor)
+            raise SpecError(f"--out {marker.parent}: another run writes into this folder ({holder}); "
+                            "wait for it or choose another --out") from None
+        try:
+            if os.fstat(descriptor).st_ino == os.stat(marker).st_ino:
+                return descriptor
+        except FileNotFoundError:
+            pass
+        os.close(descriptor)  # a finishing run removed the marker in between: lock the new one
+
+
 def provenance() -> dict:
     """What produced a result: versions of this package, Brian2 and numpy, and the git commit (or None)."""
     import brian2
@@ -221,15 +281,22 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(name: str, module, args) -> dict:
-    """Run experiment ``module`` with parsed ``args``: params.json, summary.json, figures."""
+    """Run experiment ``module`` with parsed ``args``: params.json, summary.json, figures.
+
+    Parameters are checked (and by the module's ``check(params)``, if it has
+    one) before the output folder is touched; the folder is :func:`claimed` for the run.
+    """
     params = parameters(module.DEFAULTS, args.overrides, seed=args.seed, mode=args.mode, target=args.target)
+    if hasattr(module, "check"):
+        module.check(params)
     out = output_dir(name, params, args.out)
-    write_json(out / "params.json", {**params, **provenance()})
-    print(f"{name}: {module.QUESTION}\n  output: {out}", flush=True)
-    start = time.perf_counter()
-    summary = module.run(params, out)
-    summary.setdefault("wall_time_s", time.perf_counter() - start)
-    write_json(out / "summary.json", summary)
+    with claimed(out):
+        write_json(out / "params.json", {**params, **provenance()})
+        print(f"{name}: {module.QUESTION}\n  output: {out}", flush=True)
+        start = time.perf_counter()
+        summary = module.run(params, out)
+        summary.setdefault("wall_time_s", time.perf_counter() - start)
+        write_json(out / "summary.json", summary)
     print(f"  summary: {out / 'summary.json'}", flush=True)
     return summary
 

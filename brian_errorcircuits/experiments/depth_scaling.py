@@ -32,6 +32,7 @@ from ..baselines.sacramento import Sacramento2018
 from ..connectome import load_table
 from ..files import read_json, write_json
 from ..plotting import pyplot, save_figure
+from ..spec import SpecError
 from ..tasks.teacher_student import make_teacher_student
 from .teacher_student import train_student
 
@@ -72,6 +73,9 @@ BASELINES = {
     "dendritic_hpc": (DendriticHPC, "hpc_lr"),
 }
 
+
+#: every model a series can compare: the circuit in both modes and the numpy baselines
+MODELS = ("rate", "spiking", *BASELINES)
 
 #: version of what a saved run holds; runs saved in another format are run again
 RUN_FORMAT = 2
@@ -172,7 +176,32 @@ def _saved_result(path, run_params: dict) -> dict | None:
         return None
 
 
+def check(params: dict) -> None:
+    """Refuse a series that could not run to its end, before its first run (no simulation, well under a second).
+
+    ``depths``: distinct, each 1..the table's number of areas; ``models``:
+    distinct, known; ``seeds`` >= 1; and the circuit of every depth and model
+    must be a valid :class:`CircuitSpec`.  Raises :class:`SpecError` naming the parameter.
+    """
+    areas = len(load_table(params["table"]).areas)
+    for key, values, allowed in (("depths", params["depths"], range(1, areas + 1)),
+                                 ("models", params["models"], MODELS)):
+        unknown = [value for value in values if value not in allowed]
+        if unknown:
+            choose = f"1..{areas} (the table {params['table']!r} has {areas} areas)" if key == "depths" \
+                else ", ".join(MODELS)
+            raise SpecError(f"{key}={','.join(map(str, values))}: {unknown[0]!r} is not possible; choose from {choose}")
+        if len(set(values)) != len(values) or not values:
+            raise SpecError(f"{key}={','.join(map(str, values))}: give each value once, at least one")
+    if params["seeds"] < 1:
+        raise SpecError(f"seeds={params['seeds']!r}: a series needs at least 1 seed")
+    for depth in params["depths"]:
+        for model in params["models"]:
+            make_spec(params, depth, model, params["seed"]).validate()
+
+
 def run(params: dict, out_dir) -> dict:
+    check(params)
     start = time.perf_counter()
     seeds = [params["seed"] + s for s in range(params["seeds"])]
     results = {model: {} for model in params["models"]}
