@@ -30,7 +30,7 @@ def neuron_spec(mode="rate", **neuron):
 def test_defaults_validate():
     s = CircuitSpec(layers=(4, 10, 2))
     assert s.validate() is s
-    assert s.mode == "sampled" and s.feedback == "backprop" and s.target == "cython"
+    assert s.mode == "spiking" and s.feedback == "backprop" and s.target == "cython"
     assert s.n_areas == 2
     assert len(s.eta) == 2 and all(float(e / Hz) == 0 for e in s.eta)
     np.testing.assert_allclose(s.init_scale, [1 / 2, 1 / np.sqrt(10)], rtol=1e-15)
