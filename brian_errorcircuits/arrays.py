@@ -143,9 +143,14 @@ def _checked_matrices(name, matrices, shapes):
     return checked
 
 
+def _check_per_area(name: str, entries, spec: CircuitSpec):
+    """``entries`` must hold one entry per area, index 0 (the input) None."""
+    if len(entries) != spec.n_areas + 1 or entries[0] is not None:
+        raise SpecError(f"{name} needs one entry per area, index 0 (the input) None: {spec.n_areas + 1} entries")
+
+
 def _checked_lateral(spec: CircuitSpec, lateral) -> list:
-    if len(lateral) != spec.n_areas + 1 or lateral[0] is not None:
-        raise SpecError(f"lateral needs one entry per area, index 0 (the input) None: {spec.n_areas + 1} entries")
+    _check_per_area("lateral", lateral, spec)
     checked = [None]
     for k in range(1, spec.n_areas + 1):
         entry = lateral[k]
@@ -158,8 +163,7 @@ def _checked_lateral(spec: CircuitSpec, lateral) -> list:
 
 
 def _checked_neurons(spec: CircuitSpec, neurons) -> list:
-    if len(neurons) != spec.n_areas + 1 or neurons[0] is not None:
-        raise SpecError(f"neurons needs one entry per area, index 0 (the input) None: {spec.n_areas + 1} entries")
+    _check_per_area("neurons", neurons, spec)
     checked = [None]
     for k in range(1, spec.n_areas + 1):
         area = {}
