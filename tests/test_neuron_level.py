@@ -74,7 +74,7 @@ def test_neuron_level_spiking_errors_align_with_backprop_per_unit():
     """Untrained 4-10-2 circuit, 20 neurons per unit, 10 presentations of 200 ms: the hidden error
     signals decoded per unit point along exact backprop's deltas (cosine >= 0.9; observed ~0.97)."""
     units = CircuitSpec(layers=(4, 10, 2), seed=3)
-    spec, arrays = neuron_level(units, 20, mode="spiking", target="cython", eta=(0 * b2.Hz,) * 2)
+    spec, arrays = neuron_level(units, 20, mode="spiking", target="numpy", eta=(0 * b2.Hz,) * 2)
     circuit = ErrorCircuit.from_arrays(spec, arrays)
     x, y = task(10, units)
     result = circuit.run(circuit.block(x, y, duration=200 * b2.ms, settle=50 * b2.ms))
