@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +31,10 @@ def unit_default(value):
 
 class SpecError(ValueError):
     """A circuit description is invalid; the message names the parameter."""
+
+
+class DeadEndWarning(UserWarning):
+    """A circuit is valid, but some of its areas can never learn (no path to the output)."""
 
 
 @dataclass(frozen=True)
@@ -351,6 +356,19 @@ class CircuitSpec:
         for k in range(1, L + 1):
             if k not in fed:
                 raise SpecError(f"area {self.area_names[k - 1]!r} receives no bottom-up projection")
+        dead_ends = self.dead_end_areas()
+        if dead_ends:
+            warnings.warn(f"area(s) {', '.join(map(repr, dead_ends))} send nothing toward the output area "
+                          f"{self.area_names[-1]!r}: no error reaches them, so their input weights never learn",
+                          DeadEndWarning, stacklevel=3)
+
+    def dead_end_areas(self) -> tuple:
+        """Names of hidden areas with no chain of bottom-up projections to the output area (dead ends)."""
+        reaches_output = {self.n_areas}
+        for k in range(self.n_areas - 1, 0, -1):  # projections point upward: decide from the top down
+            if any(p.source == k and p.target in reaches_output for p in self.projections):
+                reaches_output.add(k)
+        return tuple(self.area_names[k - 1] for k in range(1, self.n_areas) if k not in reaches_output)
 
     def _all_error_routes(self) -> list:
         if self.feedback == "backprop":
@@ -468,4 +486,4 @@ def _non_negative(name, value, unit):
         raise SpecError(f"{name}={value!r} must not be negative")
 
 
-__all__ = ["NeuronParams", "CircuitSpec", "Projection", "Heterogeneity", "hierarchy", "brian_label", "SpecError", "override", "MODES", "FEEDBACK_MODES", "TARGETS", "SPIKING_MODES"]
+__all__ = ["NeuronParams", "CircuitSpec", "Projection", "Heterogeneity", "DeadEndWarning", "hierarchy", "brian_label", "SpecError", "override", "MODES", "FEEDBACK_MODES", "TARGETS", "SPIKING_MODES"]

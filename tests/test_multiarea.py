@@ -3,6 +3,8 @@
 Rate mode on Brian2's numpy target: these short runs cost less than a Cython
 compile of every projection (the Cython target is covered in test_dynamics).
 """
+import warnings
+
 import brian2 as b2
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from brian_errorcircuits.analysis import angle_medians, training_angles
 from brian_errorcircuits.connectome import ProjectionTable, load_table
 from brian_errorcircuits.reference import RateReference, backprop_deltas
 from brian_errorcircuits.experiments import depth_scaling
-from brian_errorcircuits.spec import Projection
+from brian_errorcircuits.spec import DeadEndWarning, Projection
 from brian_errorcircuits.tasks.teacher_student import make_teacher_student
 
 SIZES = (6, 5, 4, 3)  # V1, V2, V4, TEO: skip projections V1 -> V4 and V2 -> TEO
@@ -164,3 +166,15 @@ def test_weight_updates_with_skip_projections_follow_backprop_through_training()
     angles = training_angles(training.run)["train-1"]
     assert angles.shape == (8, len(spec.projections))
     assert max(angle_medians(angles)) < 10, angle_medians(angles)
+
+
+def test_dead_end_areas_are_named_in_a_warning():
+    """An area with no bottom-up path to the output never hears an error: the spec says so by name
+    (TEpd in the shipped 7-area table), and a strict hierarchy raises no warning."""
+    spec = CircuitSpec.from_table(load_table("macaque_visual_7areas"), (4, 4, 3, 3, 3, 2, 2), 4)
+    assert spec.dead_end_areas() == ("TEpd",)
+    with pytest.warns(DeadEndWarning, match=r"'TEpd' send nothing toward the output area 'DP'"):
+        spec.validate()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CircuitSpec(layers=(3, 4, 4, 2)).validate()
