@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from brian_errorcircuits import CircuitSpec, ErrorCircuit, Recording, cosine
+from brian_errorcircuits.analysis import to_neo
 from brian_errorcircuits.populations import neuron_level, unit_means
 from brian_errorcircuits.reference import backprop_deltas
 from brian_errorcircuits.spec import Projection, SpecError
@@ -68,6 +69,13 @@ def test_spiking_neurons_fire_from_their_own_rates():
     for j, target_sign in enumerate(np.sign(result.err_avg[2][0])):
         signs = errors["sign"][errors["unit"] == j]
         assert len(signs) > 20 and np.mean(signs == target_sign) >= 0.75, (j, np.mean(signs == target_sign))
+    # Neo: one train per neuron, two per error neuron (its + and - spikes), each with the neuron's spikes
+    trains = to_neo(result)
+    assert len(trains) == 4 + 6 + 2 * 6 + 2 + 2 * 2
+    inputs = [t for t in trains if t.annotations["population"] == "input"]
+    assert [len(t) for t in inputs] == list(counts)
+    minus = [t for t in trains if t.annotations["area"] == "area2" and t.annotations.get("sign") == -1]
+    assert sum(len(t) for t in minus) == int(np.sum(errors["sign"] < 0))
 
 
 def test_neuron_level_spiking_errors_align_with_backprop_per_unit():
