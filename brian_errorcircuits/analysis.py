@@ -57,8 +57,7 @@ def presentation_angles(spec, weights, changes, inputs, targets, neurons=None) -
     (``CircuitArrays.neurons``; default homogeneous), which backprop's update
     depends on.  Returns an array (presentations, projections).
 
-    Per presentation, as MODEL.md section 4 and the original's protocol
-    measure it, not summed over samples: near a minimum the samples' gradients
+    Per presentation, as the original's protocol (Max et al. 2026) measures it, not summed over samples: near a minimum the samples' gradients
     nearly cancel in a sum, and the angle of the sum then measures the small
     second-order effect of nudged presynaptic rates rather than the update.
     """

@@ -1,4 +1,4 @@
-"""Inter-area projection-density tables (MODEL.md, section 8).
+"""Inter-area projection-density tables (README, "Multi-area circuits from projection tables").
 
 A table says which areas project to which, and how densely. Row = source
 area, column = target area, areas in hierarchical order (index 0 lowest, the
@@ -106,7 +106,7 @@ class ProjectionTable:
         ----------
         areas : int or sequence of str
             Area names, lowest first; an int ``n`` names them ``area1`` ..
-            ``areaN`` (MODEL.md section 1 numbering, area 0 being the input).
+            ``areaN`` (areas are numbered from 1; area 0 is the input).
         """
         if isinstance(areas, (int, np.integer)):
             names = tuple(f"area{k + 1}" for k in range(areas))

@@ -1,4 +1,4 @@
-"""Tests of the projection-density tables (MODEL.md section 8)."""
+"""Tests of the projection-density tables (the shipped 7-area macaque table and user tables)."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from brian_errorcircuits.connectome import ProjectionTable, TableError, load_tab
 
 AREAS_7 = ("V1", "V2", "V4", "TEO", "MT", "TEpd", "DP")
 
-# MODEL.md section 8, row = source, column = target.
+# The 7-area table of Max et al. 2026 (binned Markov et al. 2014 FLN), row = source, column = target.
 DENSITIES_7 = np.array([
     [0,      1,      0.0316, 0,      0.1,    0,      0],
     [1,      0,      1,      0.316,  0.316,  0,      0.316],
