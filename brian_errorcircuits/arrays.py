@@ -91,9 +91,7 @@ class CircuitArrays:
                 for k in range(1, spec.n_areas + 1)
             ]
         if neurons is None:
-            neurons = [None] + [{"P": _drawn_values(spec, extra, "P", n[k]),
-                                 "E": _drawn_values(spec, extra, "E", n_err[k - 1])}
-                                for k in range(1, spec.n_areas + 1)]
+            neurons = _neurons(spec, extra)
         return cls(
             weights=_checked_matrices("weights", weights, shapes),
             feedback_weights=_checked_matrices("feedback_weights", feedback_weights, feedback_shapes),
@@ -101,6 +99,18 @@ class CircuitArrays:
             lateral=_checked_lateral(spec, lateral),
             neurons=_checked_neurons(spec, neurons),
         )
+
+    @classmethod
+    def neuron_values(cls, spec: CircuitSpec) -> list:
+        """The per-neuron values :meth:`draw` gives ``spec``'s circuit, without drawing anything
+        else when no value is spread (the common case: constants, cheap enough for every
+        call of the numpy reference)."""
+        spread = (spec.heterogeneity_rep.slope, spec.heterogeneity_rep.offset, spec.heterogeneity_err.slope,
+                  spec.heterogeneity_err.offset, spec.initial_voltage_spread)
+        if not any(spread):
+            return _neurons(spec, rng=None)
+        no_weights = [np.zeros((spec.layers[p.target], spec.layers[p.source])) for p in spec.projections]
+        return cls.draw(spec, weights=no_weights).neurons
 
     def copy(self) -> "CircuitArrays":
         """A deep copy (numpy arrays copied)."""
@@ -112,6 +122,13 @@ class CircuitArrays:
             neurons=[None] + [{kind: {name: v.copy() for name, v in values.items()}
                                for kind, values in area.items()} for area in self.neurons[1:]],
         )
+
+
+def _neurons(spec: CircuitSpec, rng) -> list:
+    """Per-neuron values of every area (index 0 None), spreads drawn from ``rng``."""
+    return [None] + [{"P": _drawn_values(spec, rng, "P", spec.layers[k]),
+                      "E": _drawn_values(spec, rng, "E", spec.error_sizes[k - 1])}
+                     for k in range(1, spec.n_areas + 1)]
 
 
 def _drawn_values(spec: CircuitSpec, rng, kind: str, size: int) -> dict:

@@ -30,7 +30,7 @@ from .network import Recording, build_network
 from .populations import unit_means
 from .reference import backprop_deltas, mse
 from .schedule import Schedule, finite_matrix
-from .spec import SPIKING_MODES, CircuitSpec, SpecError, _is_count
+from .spec import SPIKING_MODES, CircuitSpec, SpecError, is_count
 
 
 #: Brian2 preferences that :func:`brian_session` sets for one run and restores.
@@ -313,7 +313,7 @@ class ErrorCircuit:
         >= 1); a run that diverges raises :class:`DivergenceError` naming the
         epoch (see :meth:`run`), so the test MSE is never NaN.
         """
-        if not _is_count(epochs):
+        if not is_count(epochs):
             raise SpecError(f"epochs={epochs!r} must be a whole number >= 1")
         lr_factors = np.ones(epochs) if lr_factors is None else np.asarray(lr_factors, float)
         if lr_factors.shape != (epochs,):

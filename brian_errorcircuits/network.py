@@ -157,7 +157,7 @@ def build_network(
 
     areas.append(b2.NeuronGroup(
         spec.layers[0], eq.input_equations(spec.mode, external_input, filtered=p.tau_input is not None),
-        method="euler", name="input", order=ORDER_MEMBRANES, **_own_spikes(spec, "input", None, namespace),
+        method="euler", name="input", order=ORDER_MEMBRANES, **_group_arguments(spec, "input", None, namespace),
     ))
     for k in range(1, L + 1):
         act = eq.ACTIVATIONS[p.output_activation if k == L else p.activation]
@@ -171,13 +171,13 @@ def build_network(
                 is_output=is_output, mode=spec.mode, prospective=p.prospective, sends_error_down=k in senders,
             ),
             method="euler", name=label(k), order=ORDER_MEMBRANES,
-            **_own_spikes(spec, "representation", act, namespace),
+            **_group_arguments(spec, "representation", act, namespace),
         )
         err = b2.NeuronGroup(
             spec.error_sizes[k - 1],
             eq.error_equations([f"v_td_from_{label(src)}" for src in above], is_output, spec.mode, backprop),
             method="euler", name=f"{label(k)}_error", order=ORDER_MEMBRANES,
-            **_own_spikes(spec, "error", None, namespace),
+            **_group_arguments(spec, "error", None, namespace),
         )
         if spec.mode == "spiking":
             for event in ("plus", "minus"):
@@ -271,8 +271,9 @@ def _laterals(spec, arrays, k, rep, err, backprop, sends_error_down, namespace) 
     return synapses
 
 
-def _own_spikes(spec: CircuitSpec, kind: str, activation, namespace: dict) -> dict:
-    """NeuronGroup arguments of a group of ``kind``: its namespace and, in the neuron-level
+def _group_arguments(spec: CircuitSpec, kind: str, activation, namespace: dict) -> dict:
+    """NeuronGroup arguments of a group of ``kind`` (``'input'``, ``'representation'``, ``'error'``):
+    its namespace and, in the neuron-level
     ``spiking`` mode, its firing condition(s) and the step each spike adds to its own trace.
 
     Neurons fire by escape noise: an inhomogeneous Poisson process at the neuron's own

@@ -16,12 +16,10 @@ unit-level rate network is the mean field of the neuron-level spiking one.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from .arrays import CircuitArrays
-from .spec import CircuitSpec, SpecError
+from .spec import CircuitSpec, SpecError, is_count
 
 
 def neuron_level(spec: CircuitSpec, neurons_per_unit: int, arrays: CircuitArrays | None = None,
@@ -36,14 +34,14 @@ def neuron_level(spec: CircuitSpec, neurons_per_unit: int, arrays: CircuitArrays
     """
     spec = spec.replace(**changes).validate()
     m = neurons_per_unit
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+    if not is_count(m):
         raise SpecError(f"neurons_per_unit={m!r} must be a whole number >= 1")
     if spec.input_units != spec.layers[0] or spec.output_units != spec.layers[-1]:
         raise SpecError("neuron_level expects a unit-level spec (one neuron per task unit)")
     units = arrays if arrays is not None else CircuitArrays.draw(spec)
     block = np.ones((m, m)) / m
-    population = dataclasses.replace(
-        spec, layers=tuple(m * n for n in spec.layers), error_sizes=tuple(m * n for n in spec.error_sizes),
+    population = spec.replace(
+        layers=tuple(m * n for n in spec.layers), error_sizes=tuple(m * n for n in spec.error_sizes),
         input_units=spec.layers[0], output_units=spec.layers[-1], eta=tuple(eta / m for eta in spec.eta),
         init_scale=None,
     )

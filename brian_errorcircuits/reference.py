@@ -43,8 +43,7 @@ def _transfers(spec: CircuitSpec, neurons) -> list:
     """Per area (index 0 None): the representation neurons' Transfer and basal fraction a = g_bas / g_tot."""
     phis = area_activations(spec)
     if neurons is None:
-        neurons = CircuitArrays.draw(spec, weights=[np.zeros((spec.layers[p.target], spec.layers[p.source]))
-                                                    for p in spec.projections]).neurons
+        neurons = CircuitArrays.neuron_values(spec)
     out = [None]
     for k in range(1, spec.n_areas + 1):
         values = neurons[k]["P"]

@@ -7,6 +7,8 @@ generated.  Every check raises :class:`SpecError` naming the parameter.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -107,10 +109,7 @@ class Heterogeneity:
 
     def validate(self, name: str) -> "Heterogeneity":
         for part in ("slope", "offset"):
-            value = getattr(self, part)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
-                    or not np.isfinite(value) or value < 0:
-                raise SpecError(f"{name}.{part}={value!r} must be a finite number >= 0")
+            non_negative_number(f"{name}.{part}", getattr(self, part))
         return self
 
 
@@ -241,7 +240,7 @@ class CircuitSpec:
             object.__setattr__(self, "eta", (0 * Hz,) * max(areas, 0))
         elif np.ndim(self.eta) == 0:  # one rate for every area
             object.__setattr__(self, "eta", (self.eta,) * max(areas, 0))
-        sizes_ok = all(_is_count(n) for n in self.layers)
+        sizes_ok = all(is_count(n) for n in self.layers)
         if self.init_scale is None and areas > 0 and sizes_ok:
             fan_in = [sum(self.layers[p.source] for p in self.projections
                           if p.target == k and 0 <= p.source < len(self.layers))
@@ -263,7 +262,7 @@ class CircuitSpec:
         if len(self.layers) < 2:
             raise SpecError(f"layers={self.layers!r}: need an input size and at least one area")
         for k, n in enumerate(self.layers):
-            if not _is_count(n):
+            if not is_count(n):
                 raise SpecError(f"layers[{k}]={n!r}: every area needs at least 1 unit")
         if self.mode not in MODES:
             raise SpecError(f"mode={self.mode!r} is unknown; choose one of {MODES}")
@@ -298,17 +297,14 @@ class CircuitSpec:
         if len(self.error_sizes) != self.n_areas:
             raise SpecError(f"error_sizes has {len(self.error_sizes)} entries for {self.n_areas} areas")
         for k, n in enumerate(self.error_sizes):
-            if not _is_count(n):
+            if not is_count(n):
                 raise SpecError(f"error_sizes[{k}]={n!r}: every area needs at least 1 error neuron")
         for name, units, neurons in (("input_units", self.input_units, self.layers[0]),
                                      ("output_units", self.output_units, self.layers[-1])):
-            if not _is_count(units) or neurons % units:
+            if not is_count(units) or neurons % units:
                 raise SpecError(f"{name}={units!r} must be a positive divisor of the area's {neurons} neurons")
         for name in ("lateral_noise", "feedback_noise", "initial_voltage_spread"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
-                    or not np.isfinite(value) or value < 0:
-                raise SpecError(f"{name}={value!r} must be a finite number >= 0")
+            non_negative_number(name, getattr(self, name))
         if self.feedback_noise and self.feedback != "backprop":
             raise SpecError("feedback_noise perturbs backprop feedback (W + Xi)^T; "
                             f"with feedback={self.feedback!r} set feedback_scale instead")
@@ -445,7 +441,7 @@ def _spread(values, neurons_per_unit: int) -> np.ndarray:
     return values if neurons_per_unit == 1 else np.repeat(values, neurons_per_unit, axis=1)
 
 
-def _is_count(n) -> bool:
+def is_count(n) -> bool:
     """A positive integer (bools excluded)."""
     return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
 
@@ -463,6 +459,14 @@ def override(params, changes: dict):
     if unknown:
         raise SpecError(f"unknown parameter(s) {unknown}; known: {sorted(known)}")
     return dataclasses.replace(params, **changes)
+
+
+def non_negative_number(name: str, value) -> float:
+    """``value`` as a float if it is a plain finite number >= 0 (bools refused), else SpecError naming ``name``
+    (a NaN spread or learning rate would otherwise run silently to NaN)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise SpecError(f"{name}={value!r} must be a finite number >= 0")
+    return float(value)
 
 
 def _check_unit(name, value, unit):
@@ -486,4 +490,4 @@ def _non_negative(name, value, unit):
         raise SpecError(f"{name}={value!r} must not be negative")
 
 
-__all__ = ["NeuronParams", "CircuitSpec", "Projection", "Heterogeneity", "DeadEndWarning", "hierarchy", "brian_label", "SpecError", "override", "MODES", "FEEDBACK_MODES", "TARGETS", "SPIKING_MODES"]
+__all__ = ["NeuronParams", "CircuitSpec", "Projection", "Heterogeneity", "DeadEndWarning", "hierarchy", "brian_label", "SpecError", "override", "MODES", "FEEDBACK_MODES", "TARGETS", "SPIKING_MODES", "is_count", "non_negative_number"]

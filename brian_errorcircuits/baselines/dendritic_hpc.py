@@ -37,8 +37,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..reference import forward
+from ..spec import non_negative_number
 from .dendritic import DendriticPyramids
-from .online import learning_rate
 
 #: ridge of the least-squares fit of the initial top-down weights, per sample (keeps G small where
 #: the areas above vary little)
@@ -50,7 +50,7 @@ class DendriticHPC(DendriticPyramids):
 
     def __init__(self, spec, weights, lr: float, lr_top_down: float = None):
         super().__init__(spec, weights, lr)
-        self.lr_top_down = self.lr if lr_top_down is None else learning_rate("lr_top_down", lr_top_down)
+        self.lr_top_down = self.lr if lr_top_down is None else non_negative_number("lr_top_down", lr_top_down)
         #: indices of the projections between areas: each has a learned top-down twin
         self.between_areas = [i for i, pr in enumerate(self.spec.projections) if pr.source >= 1]
         self.top_down = {i: self.weights[i].T.copy() for i in self.between_areas}

@@ -9,21 +9,11 @@ ones (interneurons, top-down weights) extend :meth:`OnlineLearner.learn`.
 """
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
 from ..analysis import angle_medians, presentation_angles
 from ..reference import forward, mse
-from ..spec import CircuitSpec, SpecError
-
-
-def learning_rate(name: str, value) -> float:
-    """``value`` as a learning rate: a finite number >= 0, or SpecError naming ``name`` (NaN would train silently to NaN)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise SpecError(f"{name}={value!r} must be a finite number >= 0")
-    return float(value)
+from ..spec import CircuitSpec, non_negative_number
 
 
 class OnlineLearner:
@@ -32,7 +22,7 @@ class OnlineLearner:
     def __init__(self, spec: CircuitSpec, weights: list, lr: float):
         self.spec = spec.validate()
         self.weights = [np.array(W, float) for W in weights]
-        self.lr = learning_rate("lr", lr)
+        self.lr = non_negative_number("lr", lr)
 
     def predict(self, inputs) -> np.ndarray:
         """Output rates without a target (rows = samples); default: the circuit's free forward pass."""

@@ -33,9 +33,8 @@ Choices stated:
 """
 from __future__ import annotations
 
-from ..spec import SpecError
+from ..spec import SpecError, non_negative_number
 from .dendritic import DendriticPyramids
-from .online import learning_rate
 
 
 class Sacramento2018(DendriticPyramids):
@@ -46,8 +45,8 @@ class Sacramento2018(DendriticPyramids):
         if self.spec.feedback != "backprop":
             raise SpecError(f"feedback={self.spec.feedback!r}: this baseline's top-down weights mirror W (backprop)")
         p = self.spec.neuron
-        self.lr_interneuron = self.lr if lr_interneuron is None else learning_rate("lr_interneuron", lr_interneuron)
-        self.lr_apical = self.lr if lr_apical is None else learning_rate("lr_apical", lr_apical)
+        self.lr_interneuron = self.lr if lr_interneuron is None else non_negative_number("lr_interneuron", lr_interneuron)
+        self.lr_apical = self.lr if lr_apical is None else non_negative_number("lr_apical", lr_apical)
         projections = self.spec.projections
         #: indices of the projections between areas: each has a top-down twin and an interneuron -> apical matrix
         self.between_areas = [i for i, pr in enumerate(projections) if pr.source >= 1]
