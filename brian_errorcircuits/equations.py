@@ -74,6 +74,7 @@ def representation_equations(
     mode: str,
     prospective: bool = True,
     sends_error_down: bool = False,
+    event_inputs: dict | None = None,
 ) -> str:
     """Equations of an area's representation neurons (soma, basal and apical compartments).
 
@@ -99,6 +100,11 @@ def representation_equations(
     sends_error_down : bool
         ``backprop`` feedback from this area: ``partner_error`` holds the
         partner error neuron's output, which forward synapses send down.
+    event_inputs : dict, optional
+        Basal inputs (names from ``basal_inputs``) that spikes reach event by event
+        (:data:`EVENT_TRANSMISSION`), each with the name of its decay time constant:
+        the input decays like the presynaptic traces, so between weight changes it
+        equals the summed weight times trace.
     """
     u_breve = "(g_bas*v_bas + g_api*v_api)/g_tot" if prospective else "u_P"
     argument = "slope_P*(u_breve_P - offset_P)"
@@ -111,13 +117,15 @@ def representation_equations(
         "slope_P : 1 (constant)",
         "offset_P : 1 (constant)",
         "# basal (bottom-up prediction) and apical (error, through BPI) compartments",
-        *[f"{name} : 1" for name in basal_inputs],
+        *[f"d{name}/dt = -{name}/{event_inputs[name]} : 1" if name in (event_inputs or {}) else f"{name} : 1"
+          for name in basal_inputs],
         f"v_bas = {_sum_of(basal_inputs)} : 1",
         "v_api : 1  # apical: BPI times the area's error neurons (lateral synapses)",
         "du_P/dt = g_bas*v_bas + g_api*v_api - g_tot*u_P : 1",
         f"u_breve_P = {u_breve} : 1",
         f"r_P = {activation.expression(argument)} : 1",
         "phi_prime_P : 1  # slope_P phi'(...), written once per step; WIP carries it to the error neurons",
+        "dendritic_error_P : 1  # soma minus basal prediction, written once per step; plastic synapses read it",
     ]
     if is_output:
         lines.append("mismatch_P : 1  # phi_prime_P (target - out_P), written once per step")
@@ -252,6 +260,17 @@ def phi_prime_statement(activation: Activation) -> str:
     return f"phi_prime_P = slope_P*{activation.expression('slope_P*(u_breve_P - offset_P)', derivative=True)}"
 
 
+#: Run once per step on representation neurons, just before the plastic synapses' update: the
+#: postsynaptic factor of the dendritic-prediction rule, u_breve - (g_bas / g_tot) v_bas, so that
+#: each synapse reads one value of its neuron instead of recomputing it.
+DENDRITIC_ERROR_STATEMENT = "dendritic_error_P = u_breve_P - g_bas/g_tot*v_bas"
+
+#: Event-driven transmission of a spike through a forward synapse: the postsynaptic basal input
+#: from that area jumps by the weight times the step ``out_step`` the spike adds to the presynaptic
+#: neuron's decoded output (see ``representation_equations(event_inputs=...)``).
+EVENT_TRANSMISSION = "v_bas_from_{source}_post += w*out_step"
+
+
 #: Run once per step on the output's representation neurons, after the membranes (so that
 #: the output error neurons fire from the output as the step leaves it): the gated mismatch.
 MISMATCH_STATEMENT = "mismatch_P = phi_prime_P*(target_rates(t, i) - out_P)"
@@ -284,23 +303,26 @@ def lateral_synapse_equations(matrix: str, is_output: bool, backprop: bool, plas
 
 
 def forward_synapse_equations(source_label: str, target_label: str, sends_error: bool,
-                              feedback_noise: bool = False) -> str:
+                              feedback_noise: bool = False, event_driven: bool = False) -> str:
     """A plastic basal projection from area ``source`` to area ``target``.
 
     dW/dt = eta (u_breve_post - a v_bas_post) out_pre, a = g_bas / g_tot of the
     postsynaptic neuron: the dendritic-prediction rule, soma minus what the
-    basal dendrite alone predicts, times the presynaptic (filtered) activity.
+    basal dendrite alone predicts (``dendritic_error_P``, computed once per
+    neuron and step), times the presynaptic (filtered) activity.
+    ``event_driven``: the basal input is not summed over every synapse at every
+    step; spikes deliver it (:data:`EVENT_TRANSMISSION`, the synapses' ``on_pre``).
     With ``sends_error`` (backprop feedback) the same synapses also send the
     partner errors of the target area down to the source area with W^T (a
     summed variable on the presynaptic side), so the feedback tracks the
     learning weights exactly; ``feedback_noise`` adds the fixed ``feedback_noise`` Xi: (W + Xi)^T.
     """
     lines = [
-        "dw/dt = eta*learning_on(t)*(u_breve_P_post - g_bas_post/g_tot_post*v_bas_post)*out_P_pre"
-        " : 1 (clock-driven)",
+        "dw/dt = eta*learning_on(t)*dendritic_error_P_post*out_P_pre : 1 (clock-driven)",
         "eta : hertz (shared, constant)",
-        f"v_bas_from_{source_label}_post = w*out_P_pre : 1 (summed)",
     ]
+    if not event_driven:
+        lines.append(f"v_bas_from_{source_label}_post = w*out_P_pre : 1 (summed)")
     if sends_error:
         if feedback_noise:
             lines += ["feedback_noise : 1 (constant)",

@@ -163,12 +163,15 @@ def build_network(
         act = eq.ACTIVATIONS[p.output_activation if k == L else p.activation]
         is_output = k == L
         above = [src for src, into in topdown if into == k]
+        incoming = [pr.source for pr in spec.projections if pr.target == k]
         rep = b2.NeuronGroup(
             spec.layers[k],
             eq.representation_equations(
-                act, basal_inputs=[f"v_bas_from_{label(pr.source)}" for pr in spec.projections if pr.target == k],
+                act, basal_inputs=[f"v_bas_from_{label(src)}" for src in incoming],
                 back_inputs=[f"v_back_from_{label(src)}" for src in above] if backprop and not is_output else None,
                 is_output=is_output, mode=spec.mode, prospective=p.prospective, sends_error_down=k in senders,
+                event_inputs={f"v_bas_from_{label(src)}": _event_transmission(spec, src)[0]
+                              for src in incoming if _event_transmission(spec, src)},
             ),
             method="euler", name=label(k), order=ORDER_MEMBRANES,
             **_group_arguments(spec, "representation", act, namespace),
@@ -188,6 +191,8 @@ def build_network(
         err.error_active = 0.0 if k in silenced else 1.0
         objects.append(rep.run_regularly(eq.phi_prime_statement(act), when="groups",
                                          order=_top_down_order(L, k), name=f"{label(k)}_gain"))
+        objects.append(rep.run_regularly(eq.DENDRITIC_ERROR_STATEMENT, when="groups", order=ORDER_PLASTICITY - 1,
+                                         name=f"{label(k)}_dendritic_error"))
         if is_output:
             objects.append(rep.run_regularly(eq.MISMATCH_STATEMENT, when="groups", order=ORDER_OUTPUT_MISMATCH,
                                              name=f"{label(k)}_mismatch"))
@@ -198,14 +203,18 @@ def build_network(
     for pr, W, xi in zip(spec.projections, arrays.weights, arrays.feedback_noise):
         sends_error = backprop and (pr.target, pr.source) in topdown
         noisy = sends_error and bool(np.any(xi))
+        transmission = _event_transmission(spec, pr.source)
         syn = _connected(
             areas[pr.source], areas[pr.target],
-            eq.forward_synapse_equations(label(pr.source), label(pr.target), sends_error, noisy),
+            eq.forward_synapse_equations(label(pr.source), label(pr.target), sends_error, noisy,
+                                         event_driven=bool(transmission)),
             {"w": W, **({"feedback_noise": xi} if noisy else {})}, f"{label(pr.source)}_to_{label(pr.target)}",
-            namespace, ORDER_PLASTICITY,
+            {**namespace, "out_step": transmission[1]} if transmission else namespace, ORDER_PLASTICITY,
+            on_pre=eq.EVENT_TRANSMISSION.format(source=label(pr.source)) if transmission else None,
         )
         syn.eta = spec.projection_eta(pr)
-        syn.summed_updaters[f"v_bas_from_{label(pr.source)}_post"].order = ORDER_BOTTOM_UP + pr.target
+        if not transmission:
+            syn.summed_updaters[f"v_bas_from_{label(pr.source)}_post"].order = ORDER_BOTTOM_UP + pr.target
         if sends_error:
             syn.summed_updaters[f"v_back_from_{label(pr.target)}_pre"].order = _top_down_order(L, pr.source) + 1
         projections.append(syn)
@@ -319,14 +328,38 @@ def _top_down_order(n_areas: int, k: int) -> int:
     return ORDER_TOP_DOWN + 10 * (n_areas - k)
 
 
-def _connected(source, target, model, values: dict, name, namespace, order, mask=None):
+def _event_transmission(spec: CircuitSpec, source: int) -> tuple:
+    """(decay time constant's name, step of the decoded output per spike) when spikes of area
+    ``source`` reach the areas above event by event; () when every step sums them over synapses.
+
+    Event-driven in the neuron-level ``spiking`` mode wherever the decoded output of
+    the presynaptic neuron is its trace times a constant: the input area, and areas
+    whose phi starts at rate 0 (logistic, softrelu).  A tanh area's output,
+    -1 + 2 x trace, carries an offset that every weight multiplies, so its synapses
+    keep summing (weight x output) at every step.
+    """
+    if spec.mode != "spiking":
+        return ()
+    p = spec.neuron
+    if source == 0:
+        tau = p.tau_syn if p.tau_input is None else p.tau_input
+        return ("tau_input", float(1 / (p.rate_max * tau)))
+    act = eq.ACTIVATIONS[p.output_activation if source == spec.n_areas else p.activation]
+    if act.rate_low != 0:
+        return ()
+    return ("tau_syn", float(act.rate_span / (p.rate_max * p.tau_syn)))
+
+
+def _connected(source, target, model, values: dict, name, namespace, order, mask=None, on_pre=None):
     """Synapses from ``source`` to ``target`` where ``mask`` (default: everywhere) is set; each
-    variable in ``values`` is set from its matrix of shape (target.N, source.N)."""
+    variable in ``values`` is set from its matrix of shape (target.N, source.N); ``on_pre``:
+    what a presynaptic spike does."""
     mask = np.ones((target.N, source.N), bool) if mask is None else mask
     post, pre = np.nonzero(mask)  # row = target, column = source
     order_by_pre = np.lexsort((post, pre))  # synapses ordered by source, then target
     pre, post = pre[order_by_pre], post[order_by_pre]
-    syn = b2.Synapses(source, target, model, method="euler", name=name, namespace=namespace, order=order)
+    syn = b2.Synapses(source, target, model, on_pre=on_pre, method="euler", name=name, namespace=namespace,
+                      order=order)
     syn.connect(i=pre, j=post)
     for variable, matrix in values.items():
         setattr(syn, variable, np.asarray(matrix, float)[post, pre])

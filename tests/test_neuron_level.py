@@ -88,3 +88,27 @@ def test_neuron_level_spiking_errors_align_with_backprop_per_unit():
     result = circuit.run(circuit.block(x, y, duration=200 * b2.ms, settle=50 * b2.ms))
     deltas = backprop_deltas(units, ErrorCircuit(units).weights, x, y)
     assert cosine(unit_means(result.err_avg[1], 20), deltas[1]) >= 0.9
+
+
+def test_input_spikes_reach_the_basal_dendrite_event_by_event():
+    """Event-driven transmission (no per-step sum over synapses) gives the same basal input as
+    summing weight x presynaptic trace: with frozen weights, area 1's ``v_bas`` sampled every step
+    equals W @ (input traces rebuilt from the recorded input spikes: Euler decay, then +1/(rate_max
+    tau) per spike) to 1e-12 (the same arithmetic in another order)."""
+    spec = CircuitSpec(layers=(5, 4, 2), mode="spiking", target="numpy", seed=3, eta=(0 * b2.Hz,) * 2,
+                       dt=0.25 * b2.ms)
+    circuit = ErrorCircuit(spec)
+    x, y = task(2, spec)
+    result = circuit.run(circuit.block(x, y, duration=100 * b2.ms, settle=5 * b2.ms),
+                         Recording(spikes=True, spike_areas=(0,), variables=("v_bas",), dt=spec.dt))
+    dt, tau = float(spec.dt), float(spec.neuron.tau_syn)
+    steps = len(result.states["t"])
+    spikes = np.zeros((steps, spec.layers[0]))
+    inputs = result.spikes[(0, "P")]
+    np.add.at(spikes, (np.round(inputs["t"] / dt).astype(int), inputs["i"]), 1.0)
+    assert spikes.sum() > 30, "the test needs input spikes"
+    traces = np.zeros_like(spikes)  # trace after each step's update and spikes
+    for n in range(steps):
+        traces[n] = (traces[n - 1] * (1 - dt / tau) if n else 0) + spikes[n] / (float(spec.neuron.rate_max) * tau)
+    sampled = result.states[1]["v_bas"].T  # sampled at the start of each step: the previous step's traces
+    np.testing.assert_allclose(sampled[1:], traces[:-1] @ circuit.weights[0].T, rtol=1e-12, atol=1e-14)
