@@ -24,7 +24,7 @@ from ..analysis import angle_medians, training_angles, weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
-from .base import FULL_MODEL, SPIKING_TRAINING, full_model_fields, presentation_timing
+from .base import FULL_MODEL, SPIKING_TRAINING, full_model_fields, lr_factor, presentation_timing
 
 QUESTION = "Can a spiking error-neuron circuit learn a tanh teacher by assigning credit to its hidden area?"
 
@@ -36,6 +36,7 @@ DEFAULTS = {
     "target": "cpp_standalone",
     "seed": 0,
     "epochs": 10,
+    "lr_decay": 0.0,  # learning rate of epoch e: eta_hz / (1 + lr_decay (e - 1))
     "n_train": 100,
     "n_test": 100,
     "n_probe": 20,
@@ -92,6 +93,7 @@ def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None,
     return circuit.train(
         data.x_train, data.y_train, data.x_test, data.y_test, params["epochs"],
         probe=probe_set(params, data), recording=recording, neurons_per_unit=neurons_per_unit(params),
+        lr_factors=[lr_factor(params, epoch) for epoch in range(1, params["epochs"] + 1)],
         **presentation_timing(params),
     )
 
