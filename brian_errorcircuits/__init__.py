@@ -3,7 +3,8 @@
 Representation neurons (soma, basal, apical compartments) and error neurons
 (soma, dendrite gated by the partner's gain) per area; errors travel down
 through error neurons and local dendritic-prediction plasticity approximates
-backpropagation continuously (Max et al., PLoS Comput Biol 2026).
+backpropagation continuously (Max et al., PLoS Comput Biol 2026).  The
+equations and the three modes (rate, spiking, sampled) are in docs/model.md.
 """
 from .circuit import DivergenceError, ErrorCircuit, RunResult, TrainingResult, cosine
 from .network import Recording

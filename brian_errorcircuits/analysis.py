@@ -145,30 +145,144 @@ def decoded_rates(entry: dict, n_units: int, edges) -> np.ndarray:
     return counts / (per_sign * np.diff(edges)[:, None])
 
 
-def to_neo(result, area_names=None) -> list:
-    """Spike trains of a :class:`RunResult` as ``neo.SpikeTrain`` objects (one per neuron).
+_POPULATION_NAMES = {"P": "representation", "E": "error"}
 
-    Each train carries units (s), ``t_stop`` = the run's length and
-    annotations ``area``, ``population`` ('input', 'representation' or
-    'error'), ``unit``, ``neuron`` and, for error neurons, ``sign`` (+1/-1),
-    so Elephant's analyses apply directly.  Needs the ``neo`` package.
+
+def schedule_segments(schedule) -> list:
+    """The schedule's segments in time order: [(label, first presentation, end presentation), ...].
+
+    A segment is a maximal run of consecutive presentations with the same
+    label, so a label that recurs later (e.g. ``'a'``, ``'b'``, ``'a'``) gives
+    two segments.
     """
+    labels = schedule.labels
+    starts = np.concatenate([[0], np.flatnonzero(labels[1:] != labels[:-1]) + 1])
+    ends = np.concatenate([starts[1:], [len(labels)]])
+    return [(labels[s], int(s), int(e)) for s, e in zip(starts, ends)]
+
+
+def spiking_cells(spec) -> dict:
+    """Spiking cells per population, {(area, 'P'|'E'): count}, areas in order, P before E.
+
+    The cells are those of ``RunResult.spikes``: the Poisson generators of the
+    sampled mode; in the neuron-level spiking mode the neurons, each error
+    neuron counted twice (its positive- and negative-error spikes).
+    """
+    p = spec.neuron
+    sampled = spec.mode == "sampled"
+    cells = {(0, "P"): spec.layers[0] * (p.input_neurons if sampled else 1)}
+    for k in range(1, spec.n_areas + 1):
+        cells[(k, "P")] = spec.layers[k] * (p.n_rep if sampled else 1)
+        cells[(k, "E")] = spec.error_sizes[k - 1] * 2 * (p.n_err if sampled else 1)
+    return cells
+
+
+def to_neo(result, recording: Recording):
+    """The spikes of a run as a ``neo.Block``, so that Elephant's analyses apply directly.
+
+    Parameters
+    ----------
+    result : RunResult
+        A run of a spiking mode with spikes recorded.
+    recording : Recording
+        The recording the run was made with: its ``spike_segments`` say which
+        parts of the run hold spikes (a train that also spanned the unrecorded
+        parts would understate every rate).
+
+    Returns
+    -------
+    neo.Block
+        One ``Segment`` per recorded schedule segment (see
+        :func:`schedule_segments`; every segment when ``spike_segments`` is
+        None), named by its label.  Each holds one ``SpikeTrain`` per spiking
+        cell of every recorded population, spanning the segment's own time
+        (t_start, t_stop in s), and an ``Epoch`` of its presentations: onsets,
+        durations, the label, and as array annotations the schedule index
+        ``presentation``, ``input_<u>`` and ``target_<u>`` per task unit u,
+        ``target_on`` and ``learning``.  A train's annotations: ``area`` (name,
+        or ``'input'``), ``population`` (``'input'``, ``'representation'`` or
+        ``'error'``), ``neuron`` (index in its population), ``unit`` (the
+        neuron of the description it reads out: ``neuron // per_unit``),
+        ``sign`` (+1 / -1, error cells only) and ``neuron_id``, unique in the
+        circuit (see :func:`spiking_cells` for the order) and the same in
+        every segment and whichever areas were recorded.  The block's
+        ``groups`` hold one ``neo.Group`` per population with its trains of
+        every segment.
+    """
+    import neo
+
+    if not result.spikes:
+        raise SpecError("to_neo needs spikes: run a spiking mode with Recording(spikes=True)")
+    spec, schedule = result.spec, result.schedule
+    recorded = recording.spike_segments
+    segments = [(label, first, end) for label, first, end in schedule_segments(schedule)
+                if recorded is None or label in recorded]
+    dt = float(spec.dt)  # seconds; boundaries as step * dt, the arithmetic of Brian2's spike times
+    steps_per_presentation = int(round(float(schedule.duration / spec.dt)))
+    cells = spiking_cells(spec)
+    first_ids = dict(zip(cells, np.cumsum([0, *cells.values()])))
+    recorded_populations = [key for key in cells if key in result.spikes]
+    block = neo.Block(name="brian_errorcircuits run", mode=spec.mode, seed=spec.seed)
+    groups = {(k, pop): neo.Group(name=f"{_area_name(spec, k)} {_population_name(k, pop)}",
+                                  allowed_types=[neo.SpikeTrain], area=_area_name(spec, k),
+                                  population=_population_name(k, pop))
+              for k, pop in recorded_populations}
+    for index, (label, first, end) in enumerate(segments):
+        steps = (first * steps_per_presentation, end * steps_per_presentation)
+        segment = neo.Segment(name=str(label), index=index, first_presentation=first, presentations=end - first)
+        segment.epochs.append(_presentations_epoch(schedule, first, end, steps_per_presentation * dt))
+        for key in recorded_populations:
+            trains = _population_trains(spec, key, result.spikes[key], steps, dt, first_ids[key])
+            segment.spiketrains.extend(trains)
+            groups[key].spiketrains.extend(trains)
+        block.segments.append(segment)
+    block.groups.extend(groups.values())
+    block.check_relationships()
+    return block
+
+
+def _area_name(spec, k: int) -> str:
+    return "input" if k == 0 else spec.area_names[k - 1]
+
+
+def _population_name(k: int, pop: str) -> str:
+    return "input" if k == 0 else _POPULATION_NAMES[pop]
+
+
+def _population_trains(spec, key, entry, steps: tuple, dt: float, first_id: int) -> list:
+    """One ``neo.SpikeTrain`` per cell of a population: its spikes in time steps [start, stop)."""
     import neo
     import quantities as pq
 
-    names = area_names or result.spec.area_names
-    t_stop = float(result.schedule.total_time)  # seconds
+    k, pop = key
+    step = np.rint(entry["t"] / dt)
+    inside = (step >= steps[0]) & (step < steps[1])
+    t_start, t_stop = steps[0] * dt, steps[1] * dt
+    cells, times = entry["i"][inside], entry["t"][inside]
+    order = np.lexsort((times, cells))
+    counts = np.bincount(cells, minlength=entry["n_neurons"])
+    by_cell = np.split(times[order], np.cumsum(counts)[:-1])
     trains = []
-    for (k, pop), entry in sorted(result.spikes.items()):
-        population = "input" if k == 0 else ("error" if pop == "E" else "representation")
-        order = np.argsort(entry["i"], kind="stable")
-        neurons, starts = np.unique(entry["i"][order], return_index=True)
-        by_neuron = dict(zip(neurons, np.split(entry["t"][order], starts[1:])))
-        for n in range(entry["n_neurons"]):
-            annotations = {"area": "input" if k == 0 else names[k - 1], "population": population,
-                           "unit": n // entry["per_unit"], "neuron": n}
-            if pop == "E":
-                annotations["sign"] = int(entry["neuron_sign"][n])
-            trains.append(neo.SpikeTrain(np.sort(by_neuron.get(n, np.empty(0))) * pq.s, t_stop=t_stop * pq.s,
-                                         **annotations))
+    for n, spikes in enumerate(by_cell):
+        annotations = {"area": _area_name(spec, k), "population": _population_name(k, pop), "neuron": n,
+                       "unit": n // entry["per_unit"], "neuron_id": int(first_id + n)}
+        if pop == "E":
+            annotations["sign"] = int(entry["neuron_sign"][n])
+        trains.append(neo.SpikeTrain(spikes * pq.s, t_start=t_start * pq.s, t_stop=t_stop * pq.s,
+                                     name=f"{annotations['area']} {annotations['population']} {n}", **annotations))
     return trains
+
+
+def _presentations_epoch(schedule, first: int, end: int, duration: float):
+    """A ``neo.Epoch`` of presentations first..end-1 (``duration`` in s each): onsets, durations,
+    labels and what was shown."""
+    import neo
+    import quantities as pq
+
+    index = np.arange(first, end)
+    shown = {"presentation": index, "target_on": schedule.target_on[index],
+             "learning": schedule.learning[index]}
+    shown.update({f"input_{u}": column for u, column in enumerate(schedule.inputs[index].T)})
+    shown.update({f"target_{u}": column for u, column in enumerate(schedule.targets[index].T)})
+    return neo.Epoch(times=index * duration * pq.s, durations=np.full(len(index), duration) * pq.s,
+                     labels=schedule.labels[index].astype(str), name="presentations", array_annotations=shown)

@@ -51,6 +51,7 @@ class Activation:
         return np.broadcast_to(eval(template, {"__builtins__": {}}, names), np.shape(x)).astype(float)
 
 
+#: The transfer functions phi by name (``NeuronParams.activation`` and ``output_activation``).
 ACTIVATIONS = {
     act.name: act
     for act in (

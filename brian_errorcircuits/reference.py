@@ -1,8 +1,8 @@
 """Plain numpy: the rate equations integrated step by step, and exact backprop.
 
 This is the test oracle.  :class:`RateReference` integrates the rate
-equations (README, "The model as implemented") with Euler steps in the same
-within-step sweep as :mod:`network` (bottom-up basal inputs, then top-down
+equations (docs/model.md, "The model as implemented") with Euler steps in the same
+within-step sweep as :mod:`~brian_errorcircuits.network` (bottom-up basal inputs, then top-down
 gain / error / apical inputs, then weights and membranes, then the output's
 gated mismatch).  :func:`forward` and :func:`backprop_deltas` give what exact
 backpropagation would compute for the same weights: the circuit's free

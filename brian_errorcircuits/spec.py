@@ -44,7 +44,7 @@ class NeuronParams:
     """Conductances, activations and spike-coding constants of one circuit.
 
     Defaults follow Max et al. 2026 (conductances in 1/ms) and the spiking
-    choices documented in README ("Spiking mode").
+    choices documented in docs/model.md ("Three modes of one description").
     """
 
     g_l: Quantity = unit_default(0.03 / ms)  #: leak conductance of every soma
@@ -146,7 +146,7 @@ class CircuitSpec:
         field); every neuron firing from its own rate, its spikes filtered by
         the synapses (``spiking``, neuron-level); or every neuron read out by
         a population of Poisson generators (``sampled``, the cheap
-        population-sampled mode, see README).
+        population-sampled mode, see docs/model.md).
     feedback : {'backprop', 'feedback_alignment'}
         Top-down weights track W^T of the current forward weights, or stay
         fixed and random.

@@ -60,8 +60,8 @@ def test_spiking_neurons_fire_from_their_own_rates():
     spec = CircuitSpec(layers=(4, 6, 2), mode="spiking", target="numpy", seed=2, eta=(0 * b2.Hz,) * 2)
     circuit = ErrorCircuit(spec)
     x, y = np.array([[0.1, 0.4, 0.7, 1.0]]), np.array([[0.9, -0.9]])
-    result = circuit.run(circuit.block(x, y, duration=2 * b2.second, settle=0.5 * b2.second),
-                         Recording(spikes=True))
+    recording = Recording(spikes=True)
+    result = circuit.run(circuit.block(x, y, duration=2 * b2.second, settle=0.5 * b2.second), recording)
     counts = np.bincount(result.spikes[(0, "P")]["i"], minlength=4)
     expected = 100 * x[0] * 2.0
     assert np.all(np.abs(counts - expected) <= 5 * np.sqrt(expected)), counts
@@ -69,8 +69,9 @@ def test_spiking_neurons_fire_from_their_own_rates():
     for j, target_sign in enumerate(np.sign(result.err_avg[2][0])):
         signs = errors["sign"][errors["unit"] == j]
         assert len(signs) > 20 and np.mean(signs == target_sign) >= 0.75, (j, np.mean(signs == target_sign))
-    # Neo: one train per neuron, two per error neuron (its + and - spikes), each with the neuron's spikes
-    trains = to_neo(result)
+    # Neo: one segment (the whole run); one train per neuron, two per error neuron (its + and - spikes)
+    (segment,) = to_neo(result, recording).segments
+    trains = segment.spiketrains
     assert len(trains) == 4 + 6 + 2 * 6 + 2 + 2 * 2
     inputs = [t for t in trains if t.annotations["population"] == "input"]
     assert [len(t) for t in inputs] == list(counts)

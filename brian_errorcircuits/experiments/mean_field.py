@@ -1,6 +1,6 @@
 """Mean field: do neuron-level spiking circuits converge to their rate twin as populations grow?
 
-Reference: the neuron-level circuit of README ("Modes"): every unit of a
+Reference: the neuron-level circuit of docs/model.md ("Three modes of one description"): every unit of a
 unit-level circuit becomes m neurons with tied weights W/m
 (:func:`brian_errorcircuits.populations.neuron_level`), each neuron with its
 own compartments, its own Poisson spikes and its own synaptic trace.  Its

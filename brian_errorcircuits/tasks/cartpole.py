@@ -6,9 +6,9 @@ rad/s) from random states, then drives the cart-pole in closed loop.
 
 Dynamics: gymnasium's ``CartPoleEnv`` (its constants and Euler integrator,
 20 ms per step), made continuous by :class:`ContinuousCartPole`: each step
-sets ``force_mag`` to |F| and takes the discrete action of F's sign, so
-gymnasium applies exactly F.  gymnasium's own termination (|theta| > 12 deg)
-is ignored; failure is |x| > 2.4 m or |theta| > 70 deg (:func:`failed`).
+sets ``force_mag`` to ``|F|`` and takes the discrete action of F's sign, so
+gymnasium applies exactly F.  gymnasium's own termination (``|theta| > 12 deg``)
+is ignored; failure is ``|x| > 2.4 m`` or ``|theta| > 70 deg`` (:func:`failed`).
 
 Encoding (spiking inputs are rates in [0, 1]): each state variable s goes to
 an on/off pair of input units, [s]_+ / bound and [-s]_+ / bound, clipped to
@@ -43,7 +43,7 @@ def controller_force(states) -> np.ndarray:
 
 
 def failed(state) -> bool:
-    """The cart left the track (|x| > 2.4 m) or the pole fell (|theta| > 70 deg)."""
+    """The cart left the track (``|x| > 2.4 m``) or the pole fell (``|theta| > 70 deg``)."""
     return bool(abs(state[0]) > X_LIMIT_M or abs(np.degrees(state[2])) > THETA_LIMIT_DEG)
 
 
@@ -92,7 +92,7 @@ def make_cartpole_data(n_train=500, n_test=100, seed=0, bound=1.5, force_scale=F
 class ContinuousCartPole(CartPoleEnv):
     """gymnasium's cart-pole driven by a real-valued force, its state set directly.
 
-    :meth:`push` sets ``force_mag`` = |force| and steps with the action of the
+    :meth:`push` sets ``force_mag`` = ``|force|`` and steps with the action of the
     force's sign (gymnasium applies +force_mag for action 1, -force_mag for
     0), keeping gymnasium's constants and integrator.  gymnasium's
     termination flag (12 degrees) is ignored and its "stepped after
