@@ -196,6 +196,8 @@ def input_equations(mode: str, external: bool = False, filtered: bool = False) -
     low-pass filters the rate-mode signal with it too (slow input synapses).
     """
     lines = ["r_P : 1  # set from outside" if external else "r_P = input_rates(t, i) : 1"]
+    if mode == "spiking":
+        lines.append(SPIKE_DRIVE["input"])
     if mode != "rate":
         lines += ["da_P/dt = -a_P/tau_input : 1", "out_P = a_P : 1"]
     elif filtered:
@@ -210,43 +212,61 @@ def _readout(mode: str, activation: Activation | None, population: str) -> list[
     (the neuron's own in ``spiking`` mode, its Poisson generators' in ``sampled`` mode)."""
     if mode == "rate":
         return [f"out_{population} = r_{population} : 1"]
+    drive = [SPIKE_DRIVE["error" if population == "E" else "representation"]] if mode == "spiking" else []
     if population == "E":
-        return ["da_E/dt = -a_E/tau_syn : 1  # trace: the (+) population adds, the (-) one subtracts",
+        return [*drive, "da_E/dt = -a_E/tau_syn : 1  # trace: (+) spikes add, (-) spikes subtract",
                 "out_E = a_E : 1"]
     low, span = activation.rate_low, activation.rate_span
     return [
+        *drive,
         "# synaptic trace of the spiking population, decoded back to phi's range",
         "da_P/dt = -a_P/tau_syn : 1",
         f"out_P = {low!r} + {span!r}*a_P : 1",
     ]
 
 
-#: When a neuron fires, as a Brian2 condition on its rate ``{rate}``: representation neurons
-#: map phi's range onto 0..rate_max (``rate_low``, ``rate_span`` per group), input neurons their
-#: rate in [0, 1]; an error neuron's signed rate r_E fires positive-error spikes at
-#: rate_err [r_E]_+ and negative-error spikes at rate_err [-r_E]_+ (``{sign}``: '' / '-'), so
-#: each sign is silent when its error is absent.
-FIRING = {
-    "input": "rand() < rate_max*{rate}*dt",
-    "representation": "rand() < rate_max*({rate} - rate_low)/rate_span*dt",
-    "error": "rand() < rate_err*{sign}{rate}*dt",
+#: Firing rate (Hz) of a neuron with rate ``{rate}`` in phi's units: representation neurons map
+#: phi's range onto 0..rate_max (``rate_low``, ``rate_span`` per group), input neurons their rate
+#: in [0, 1]; an error neuron's signed rate r_E gives positive-error spikes at rate_err [r_E]_+
+#: and negative-error spikes at rate_err [-r_E]_+ (``{sign}``: '' / '-'), so each sign is
+#: silent when its error is absent.
+FIRING_RATE = {
+    "input": "rate_max*{rate}",
+    "representation": "rate_max*({rate} - rate_low)/rate_span",
+    "error": "rate_err*{sign}{rate}",
 }
+
+#: Neuron-level spiking, an inhomogeneous Poisson process per neuron by time rescaling: each
+#: neuron integrates its firing rate into ``spike_drive``, which starts at minus an Exp(1) draw
+#: and fires when it crosses 0; every spike subtracts a fresh Exp(1) draw (keeping the
+#: overshoot).  The spike count over any interval is Poisson with mean the integrated rate, at
+#: one random number per *spike* rather than per neuron and step.  An error neuron integrates
+#: rate_err |r_E| and fires a positive- or negative-error spike by the sign of r_E.
+SPIKE_DRIVE = {kind: f"dspike_drive/dt = {rate} : 1  # integrated firing rate (time rescaling)"
+               for kind, rate in (("input", FIRING_RATE["input"].format(rate="r_P")),
+                                  ("representation", FIRING_RATE["representation"].format(rate="r_P")),
+                                  ("error", FIRING_RATE["error"].format(sign="", rate="abs(r_E)")))}
+EXPONENTIAL_DRAW = "log(1 - rand())"  #: minus an Exp(1) random number
+NEURON_FIRING = {"threshold": "spike_drive > 0", "plus": "spike_drive > 0 and r_E > 0",
+                 "minus": "spike_drive > 0 and r_E < 0"}
 
 #: Neuron-level spiking: each spike of a neuron adds ``trace_step`` to its own synaptic trace
 #: (a positive-error spike adds, a negative-error spike subtracts), so that the trace's mean is
-#: the neuron's rate (or signed error) in phi's units.
-OWN_TRACE = {"input": "a_P += trace_step", "representation": "a_P += trace_step",
-             "plus": "a_E += trace_step", "minus": "a_E -= trace_step"}
+#: the neuron's rate (or signed error) in phi's units, and draws the neuron's next threshold.
+OWN_TRACE = {event: f"spike_drive += {EXPONENTIAL_DRAW}\n{step}" for event, step in (
+    ("input", "a_P += trace_step"), ("representation", "a_P += trace_step"),
+    ("plus", "a_E += trace_step"), ("minus", "a_E -= trace_step"))}
 
 #: Spike generators of the sampled mode: Poisson neurons whose rate follows their
-#: neuron (``unit_rate`` is linked to the area group's ``r_P`` or ``r_E``).
-#: Error neurons are read out by a (+) and a (-) population (``polarity`` = +1 / -1); a
-#: generator fires at rate_err * [polarity * r_E]_+.
+#: neuron (``unit_rate`` is linked to the area group's ``r_P`` or ``r_E``), one random
+#: number per generator and step.  Error neurons are read out by a (+) and a (-) population
+#: (``polarity`` = +1 / -1); a generator fires at rate_err * [polarity * r_E]_+.
 SPIKE_GENERATORS = {
-    "representation": ("unit_rate : 1 (linked)", FIRING["representation"].format(rate="unit_rate")),
+    "representation": ("unit_rate : 1 (linked)",
+                       f"rand() < {FIRING_RATE['representation'].format(rate='unit_rate')}*dt"),
     "error": ("unit_rate : 1 (linked)\npolarity : 1 (constant)",
-              FIRING["error"].format(sign="polarity*", rate="unit_rate")),
-    "input": ("unit_rate : 1 (linked)", FIRING["input"].format(rate="unit_rate")),
+              f"rand() < {FIRING_RATE['error'].format(sign='polarity*', rate='unit_rate')}*dt"),
+    "input": ("unit_rate : 1 (linked)", f"rand() < {FIRING_RATE['input'].format(rate='unit_rate')}*dt"),
 }
 
 #: Spike -> trace of the unit the neuron belongs to (``a_P`` or ``a_E``).

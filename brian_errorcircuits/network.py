@@ -232,6 +232,9 @@ def build_network(
 
     if spec.mode == "sampled":
         objects += _spiking_populations(spec, built, namespace)
+    if spec.mode == "spiking":  # every neuron's first threshold
+        for group in (*areas, *built.error_groups[1:]):
+            group.spike_drive = eq.EXPONENTIAL_DRAW
     if recording.spikes and spec.mode in SPIKING_MODES:
         _spike_monitors(spec, built, recording)
     for k in range(1, L + 1):
@@ -286,8 +289,9 @@ def _group_arguments(spec: CircuitSpec, kind: str, activation, namespace: dict) 
     ``spiking`` mode, its firing condition(s) and the step each spike adds to its own trace.
 
     Neurons fire by escape noise: an inhomogeneous Poisson process at the neuron's own
-    rate (checked once per step), so a neuron's spike count is an unbiased estimate of
-    its rate and its trace, filtered with tau_syn (tau_input for inputs), of its output.
+    rate (time rescaling, :data:`~brian_errorcircuits.equations.SPIKE_DRIVE`), so a
+    neuron's spike count is an unbiased estimate of its rate and its trace, filtered
+    with tau_syn (tau_input for inputs), of its output.
     """
     if spec.mode != "spiking":
         return {"namespace": namespace}
@@ -298,9 +302,8 @@ def _group_arguments(spec: CircuitSpec, kind: str, activation, namespace: dict) 
            "rate_low": activation.rate_low if activation else 0.0,
            "rate_span": activation.rate_span if activation else 1.0}
     if kind == "error":
-        return {"namespace": own, "events": {event: eq.FIRING["error"].format(sign=sign, rate="r_E")
-                                             for event, sign in (("plus", ""), ("minus", "-"))}}
-    return {"namespace": own, "threshold": eq.FIRING[kind].format(rate="r_P"), "reset": eq.OWN_TRACE[kind]}
+        return {"namespace": own, "events": {event: eq.NEURON_FIRING[event] for event in ("plus", "minus")}}
+    return {"namespace": own, "threshold": eq.NEURON_FIRING["threshold"], "reset": eq.OWN_TRACE[kind]}
 
 
 def _spike_monitors(spec: CircuitSpec, built: BuiltNetwork, recording: Recording):

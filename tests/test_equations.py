@@ -118,7 +118,7 @@ ERROR = {"g_l", "g_den", "g_tgt", "slope_E", "offset_E", "error_active", "v_den"
          "r_E", "out_E", "sum_E"}
 
 
-@pytest.mark.parametrize("mode", ["rate", "sampled"])
+@pytest.mark.parametrize("mode", ["rate", "spiking", "sampled"])
 @pytest.mark.parametrize("is_output", [True, False])
 @pytest.mark.parametrize("prospective", [True, False])
 def test_representation_equations_parse(mode, is_output, prospective):
@@ -134,21 +134,23 @@ def test_representation_equations_parse(mode, is_output, prospective):
     assert "partner_error" in eqs.names
     assert {"slope_P", "offset_P", "u_breve_P"} <= eqs["r_P"].identifiers
     assert {"u_P", "sum_P"} <= eqs.diff_eq_names
-    assert ("a_P" in eqs.diff_eq_names) == (mode == "sampled")
+    assert ("a_P" in eqs.diff_eq_names) == (mode != "rate")
+    assert ("spike_drive" in eqs.diff_eq_names) == (mode == "spiking")  # neuron level: own spikes
     if prospective:
         assert {"v_bas", "v_api", "g_tot"} <= eqs["u_breve_P"].identifiers
     else:
         assert str(eqs["u_breve_P"].expr) == "u_P"
 
 
-@pytest.mark.parametrize("mode", ["rate", "sampled"])
+@pytest.mark.parametrize("mode", ["rate", "spiking", "sampled"])
 @pytest.mark.parametrize("is_output", [True, False])
 @pytest.mark.parametrize("backprop", [True, False])
 def test_error_equations_parse(mode, is_output, backprop):
     topdown = [] if is_output or backprop else ["v_td_from_area2"]
     eqs = b2.Equations(error_equations(topdown, is_output, mode, backprop))
     assert ERROR <= eqs.names
-    assert ("a_E" in eqs.diff_eq_names) == (mode == "sampled")
+    assert ("a_E" in eqs.diff_eq_names) == (mode != "rate")
+    assert ("spike_drive" in eqs.diff_eq_names) == (mode == "spiking")
     if is_output:
         assert "target_on" in eqs["g_err"].identifiers
         assert eqs["g_leak_E"].identifiers == {"g_l", "g_tgt"}  # leaks with g_l + g_tgt, target or not
@@ -186,11 +188,12 @@ def test_lateral_synapse_equations_parse(matrix, is_output, plastic):
         assert summed == {"v_api_post", "partner_error_post"}
 
 
-@pytest.mark.parametrize("mode", ["rate", "sampled"])
+@pytest.mark.parametrize("mode", ["rate", "spiking", "sampled"])
 def test_input_equations_parse(mode):
     eqs = b2.Equations(input_equations(mode))
     assert {"r_P", "out_P"} <= eqs.names
-    assert ("a_P" in eqs.diff_eq_names) == (mode == "sampled")
+    assert ("a_P" in eqs.diff_eq_names) == (mode != "rate")
+    assert ("spike_drive" in eqs.diff_eq_names) == (mode == "spiking")
 
 
 @pytest.mark.parametrize("sends_error", [False, True])
