@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from .network import Recording
 from .reference import backprop_weight_updates
@@ -32,20 +33,15 @@ def angle_medians(angles) -> list:
 
 
 def rank_correlation(a, b):
-    """Spearman's rank correlation of two equally long sequences (ties share their mean rank).
+    """Spearman's rank correlation of two equally long sequences (``scipy.stats.spearmanr``: ties
+    share their mean rank).
 
     None where it is undefined: fewer than two values, or one sequence constant.
     """
-    ranks = []
-    for values in (np.asarray(a, float), np.asarray(b, float)):
-        rank = np.empty(len(values))
-        rank[np.argsort(values, kind="stable")] = np.arange(len(values))
-        for value in np.unique(values):
-            rank[values == value] = rank[values == value].mean()
-        ranks.append(rank)
-    if len(ranks[0]) < 2 or min(np.ptp(r) for r in ranks) == 0:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
-    return float(np.corrcoef(*ranks)[0, 1])
+    return float(spearmanr(a, b).statistic)
 
 
 def presentation_angles(spec, weights, changes, inputs, targets, neurons=None) -> np.ndarray:
