@@ -80,10 +80,12 @@ class RunResult:
     neurons, shape (neurons, samples), times in ``states['t']``;
     ``states['weights']``: per projection, weights of shape (samples, n_target, n_source).
     :meth:`area` gathers one area's share by name.
-    ``user_objects``: the Brian2 objects that :meth:`ErrorCircuit.add`'s factories
-    added, by name (readable after the run under Cython and numpy);
-    ``user_states``: the values of those that hold variables (monitors, groups),
-    ``get_states()`` of each by name, read before the run ended (every target).
+    ``user_states[name]``: the values of each object that :meth:`ErrorCircuit.add`'s
+    factories added and that holds variables (monitors, groups), by the object's
+    name: its ``get_states(units=False)`` (variable -> array; a StateMonitor's
+    recorded variables with shape (samples, neurons)), read before the run
+    ended, so on every target.  The objects themselves are not kept: they would
+    keep the run's network alive.
     """
 
     spec: CircuitSpec
@@ -97,7 +99,6 @@ class RunResult:
     wall_time: float = 0.0
     lateral_after: list = field(default_factory=list)  #: {'WIP', 'BPI'} per area after the run (index 0 None)
     neurons: list = None  #: per-neuron values of the run (``CircuitArrays.neurons``)
-    user_objects: dict = field(default_factory=dict)
     user_states: dict = field(default_factory=dict)
 
     def area(self, area) -> "AreaResult":
@@ -223,10 +224,13 @@ class ErrorCircuit:
         :class:`~brian_errorcircuits.network.BuiltNetwork` (find groups with
         ``built.group('V1', 'P')``, synapses with ``built.projection('V1', 'V2')``)
         and returns a Brian2 object, an iterable of them, or None.  Give the
-        objects names (``name='...'``) to find them in ``RunResult.user_objects``
-        and ``RunResult.user_states``.  A ``network_operation`` runs Python
+        objects names (``name='...'``) to find their values in
+        ``RunResult.user_states``.  A ``network_operation`` runs Python
         during the run, which ``cpp_standalone`` cannot: there it raises
-        :class:`SpecError` before anything compiles; monitors work on every target.
+        :class:`SpecError` before anything compiles; monitors work on every
+        target.  References you keep to the objects keep their network alive:
+        the next run's automatically named Brian2 objects then take new
+        names, which costs one recompile under Cython.
 
         Parameters
         ----------
@@ -248,7 +252,8 @@ class ErrorCircuit:
 
         For looking at the groups and synapses (names, equations, current
         weights) before or between runs; user objects (:meth:`add`) included.
-        Built on Brian2's runtime device whatever ``spec.target`` is.  Running
+        Built on Brian2's runtime device (with numpy code where ``spec.target``
+        is ``cpp_standalone``).  Running
         it is :meth:`run`'s job: it builds its own.  (Holding on to it makes
         the next run's automatically named Brian2 objects take new names,
         which costs one recompile under Cython.)
@@ -261,8 +266,10 @@ class ErrorCircuit:
         """
         self._check_schedule(schedule)
         recording, silenced = self._named_areas_resolved(recording, silenced)
-        built = build_network(self.spec, self.arrays, schedule, recording, silenced)
-        self._add_user_objects(built)
+        runtime = self.spec if self.spec.target != "cpp_standalone" else self.spec.replace(target="numpy")
+        with brian_session(runtime, self.runs):
+            built = build_network(self.spec, self.arrays, schedule, recording, silenced)
+            self._add_user_objects(built)
         return built
 
     @property
@@ -324,9 +331,9 @@ class ErrorCircuit:
             if standalone:
                 b2.device.build(directory=self.build_dir, compile=True, run=True, with_output=report)
             result = self._collect(built, sums, schedule)
-            result.user_objects = {obj.name: obj for obj in user_objects}
-            result.user_states = {obj.name: obj.get_states() for obj in user_objects
-                                  if isinstance(obj, b2.VariableOwner)}
+            result.user_states = {obj.name: {variable: np.array(values) for variable, values
+                                             in obj.get_states(units=False).items()}
+                                  for obj in user_objects if isinstance(obj, b2.VariableOwner)}
         diverged = _divergence(result)
         if diverged is not None:
             raise diverged
