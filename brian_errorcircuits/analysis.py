@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from .network import Recording
 from .reference import backprop_weight_updates
@@ -32,20 +33,15 @@ def angle_medians(angles) -> list:
 
 
 def rank_correlation(a, b):
-    """Spearman's rank correlation of two equally long sequences (ties share their mean rank).
+    """Spearman's rank correlation of two equally long sequences (``scipy.stats.spearmanr``: ties
+    share their mean rank).
 
     None where it is undefined: fewer than two values, or one sequence constant.
     """
-    ranks = []
-    for values in (np.asarray(a, float), np.asarray(b, float)):
-        rank = np.empty(len(values))
-        rank[np.argsort(values, kind="stable")] = np.arange(len(values))
-        for value in np.unique(values):
-            rank[values == value] = rank[values == value].mean()
-        ranks.append(rank)
-    if len(ranks[0]) < 2 or min(np.ptp(r) for r in ranks) == 0:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
-    return float(np.corrcoef(*ranks)[0, 1])
+    return float(spearmanr(a, b).statistic)
 
 
 def presentation_angles(spec, weights, changes, inputs, targets, neurons=None) -> np.ndarray:
@@ -177,15 +173,16 @@ def spiking_cells(spec) -> dict:
     return cells
 
 
-def to_neo(result, recording: Recording):
+def to_neo(result, recording: Recording | None = None):
     """The spikes of a run as a ``neo.Block``, so that Elephant's analyses apply directly.
 
     Parameters
     ----------
     result : RunResult
         A run of a spiking mode with spikes recorded.
-    recording : Recording
-        The recording the run was made with: its ``spike_segments`` say which
+    recording : Recording, optional
+        The recording the run was made with (default: ``result.recording``,
+        which :meth:`ErrorCircuit.run` keeps): its ``spike_segments`` say which
         parts of the run hold spikes (a train that also spanned the unrecorded
         parts would understate every rate).
 
@@ -214,6 +211,9 @@ def to_neo(result, recording: Recording):
     if not result.spikes:
         raise SpecError("to_neo needs spikes: run a spiking mode with Recording(spikes=True)")
     spec, schedule = result.spec, result.schedule
+    recording = result.recording if recording is None else recording
+    if recording is None:
+        raise SpecError("to_neo needs the Recording the run used (this result keeps none)")
     recorded = recording.spike_segments
     segments = [(label, first, end) for label, first, end in schedule_segments(schedule)
                 if recorded is None or label in recorded]

@@ -112,6 +112,41 @@ class CircuitArrays:
         no_weights = [np.zeros((spec.layers[p.target], spec.layers[p.source])) for p in spec.projections]
         return cls.draw(spec, weights=no_weights).neurons
 
+    def as_flat(self) -> dict:
+        """Every array by its place, e.g. ``'weights/0'``, ``'lateral/2/WIP'``, ``'neurons/1/P/g_l'``
+        (the layout :meth:`from_flat` reads, and the names inside a saved circuit)."""
+        flat = {}
+        for name in ("weights", "feedback_weights", "feedback_noise"):
+            flat.update({f"{name}/{i}": M for i, M in enumerate(getattr(self, name))})
+        for k, (lateral, neurons) in enumerate(zip(self.lateral[1:], self.neurons[1:]), start=1):
+            flat.update({f"lateral/{k}/{name}": M for name, M in lateral.items()})
+            flat.update({f"neurons/{k}/{kind}/{name}": v for kind, values in neurons.items()
+                         for name, v in values.items()})
+        return flat
+
+    @classmethod
+    def from_flat(cls, spec: CircuitSpec, flat) -> "CircuitArrays":
+        """The arrays of ``spec``'s circuit from a mapping in :meth:`as_flat`'s layout, checked like
+        :meth:`draw`'s; a missing array raises :class:`SpecError` naming it."""
+        def get(key):
+            if key not in flat:
+                raise SpecError(f"no array {key!r}: it does not hold the values of this circuit")
+            return flat[key]
+
+        def matrices(name, count):
+            return [get(f"{name}/{i}") for i in range(count)]
+
+        areas = range(1, spec.n_areas + 1)
+        return cls.draw(
+            spec, weights=matrices("weights", len(spec.projections)),
+            feedback_weights=matrices("feedback_weights", len(spec.feedback_projections)),
+            feedback_noise=matrices("feedback_noise", len(spec.projections)),
+            lateral=[None] + [{name: get(f"lateral/{k}/{name}") for name in ("WIP", "BPI")} for k in areas],
+            neurons=[None] + [{kind: {name: get(f"neurons/{k}/{kind}/{name}") for name in names}
+                               for kind, names in (("P", REPRESENTATION_VALUES), ("E", ERROR_VALUES))}
+                              for k in areas],
+        )
+
     def copy(self) -> "CircuitArrays":
         """A deep copy (numpy arrays copied)."""
         return CircuitArrays(

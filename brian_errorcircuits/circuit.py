@@ -5,7 +5,9 @@ current weights, runs the whole :class:`Schedule` in one ``run`` call (under
 Cython, numpy or ``cpp_standalone``), reads the results back into plain numpy,
 checks that they are finite and keeps the learned weights.  Brian2's global
 state (device, preferences, ``defaultclock.dt``, numpy's random state) is
-restored after every run (:func:`brian_session`).
+restored after every run (:func:`brian_session`).  Because every run builds
+its network anew, Brian2 objects of the user's join a run through factories
+(:meth:`ErrorCircuit.add`) that are called with each new network.
 """
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import brian2 as b2
@@ -26,11 +29,12 @@ from brian2.devices.device import RuntimeDevice, get_device, reset_device
 import numpy as np
 
 from .arrays import CircuitArrays, partner_matrix
-from .network import Recording, build_network
+from .network import BuiltNetwork, Recording, build_network
 from .populations import unit_means
 from .reference import backprop_deltas, mse
 from .schedule import Schedule, finite_matrix
 from .spec import SPIKING_MODES, CircuitSpec, SpecError, is_count
+from .storage import load_circuit, save_circuit
 
 
 #: Brian2 preferences that :func:`brian_session` sets for one run and restores.
@@ -39,6 +43,10 @@ _PREFS_SET = ("codegen.target", "devices.cpp_standalone.extra_make_args_unix",
 
 #: Script that runs make and the standalone binary so that they end with this process.
 _CHILD_GUARD = Path(__file__).with_name("child_guard.py")
+
+
+class NoLearningWarning(UserWarning):
+    """:meth:`ErrorCircuit.train` was asked to train with every learning rate at 0: nothing can change."""
 
 
 class DivergenceError(SpecError):
@@ -71,6 +79,13 @@ class RunResult:
     ``states[k][var]``: sampled variables of area k's representation or error
     neurons, shape (neurons, samples), times in ``states['t']``;
     ``states['weights']``: per projection, weights of shape (samples, n_target, n_source).
+    :meth:`area` gathers one area's share by name.
+    ``user_states[name]``: the values of each object that :meth:`ErrorCircuit.add`'s
+    factories added and that holds variables (monitors, groups), by the object's
+    name: its ``get_states(units=False)`` (variable -> array; a StateMonitor's
+    recorded variables with shape (samples, neurons)), read before the run
+    ended, so on every target.  The objects themselves are not kept: they would
+    keep the run's network alive.
     """
 
     spec: CircuitSpec
@@ -84,6 +99,15 @@ class RunResult:
     wall_time: float = 0.0
     lateral_after: list = field(default_factory=list)  #: {'WIP', 'BPI'} per area after the run (index 0 None)
     neurons: list = None  #: per-neuron values of the run (``CircuitArrays.neurons``)
+    user_states: dict = field(default_factory=dict)
+    recording: Recording = None  #: what the run recorded (``analysis.to_neo`` reads its segments)
+
+    def area(self, area) -> "AreaResult":
+        """What the run recorded of ``area`` (a name such as ``'V4'``, ``'input'``, or an index)."""
+        k = self.spec.area_index(area)
+        return AreaResult(self.spec.area_name(k), k, self.rep_avg[k], self.err_avg[k],
+                          {pop: entry for (j, pop), entry in self.spikes.items() if j == k},
+                          self.states.get(k, {}))
 
     @property
     def outputs(self) -> np.ndarray:
@@ -94,6 +118,23 @@ class RunResult:
         """(outputs, targets) of the presentations of segment ``label``."""
         idx = self.schedule.indices(label)
         return self.outputs[idx], self.schedule.targets[idx]
+
+
+@dataclass(frozen=True)
+class AreaResult:
+    """One area's share of a :class:`RunResult` (see there for the layouts).
+
+    ``rep_avg`` / ``err_avg``: presentation averages (``err_avg`` None for the
+    input); ``spikes``: ``'P'`` / ``'E'`` -> spike entry, for the populations
+    recorded; ``states``: sampled variable -> array (neurons, samples).
+    """
+
+    name: str
+    index: int
+    rep_avg: np.ndarray
+    err_avg: np.ndarray | None
+    spikes: dict
+    states: dict
 
 
 class ErrorCircuit:
@@ -119,6 +160,13 @@ class ErrorCircuit:
         per-neuron values (conductances, slope and offset of phi, initial
         voltages), in the layout of :class:`~brian_errorcircuits.arrays.CircuitArrays`;
         drawn as ``spec`` says if omitted.  All of them live in ``self.arrays``.
+
+    Attributes
+    ----------
+    object_factories : list of callable
+        What :meth:`add` registered: called with every network built.
+    runs : int
+        Runs made so far; with ``spec.seed`` it seeds the next run.
     """
 
     def __init__(self, spec: CircuitSpec, weights=None, feedback_weights=None, build_dir=None, *,
@@ -128,12 +176,102 @@ class ErrorCircuit:
                                          lateral=lateral, feedback_noise=feedback_noise, neurons=neurons)
         self.build_dir = build_dir
         self.runs = 0
+        self.object_factories = []
 
     @classmethod
     def from_arrays(cls, spec: CircuitSpec, arrays: CircuitArrays, build_dir=None) -> "ErrorCircuit":
         """A circuit of ``spec`` starting from every value in ``arrays`` (copied)."""
         return cls(spec, arrays.weights, arrays.feedback_weights, build_dir, lateral=arrays.lateral,
                    feedback_noise=arrays.feedback_noise, neurons=arrays.neurons)
+
+    @classmethod
+    def load(cls, path, build_dir=None) -> "ErrorCircuit":
+        """The circuit that :meth:`save` wrote to ``path``, ready to run as it was.
+
+        Parameters
+        ----------
+        path : str or Path
+            A file written by :meth:`save`.
+        build_dir : str, optional
+            As in the constructor.
+
+        Returns
+        -------
+        ErrorCircuit
+            Same spec, values and run count (so its next run draws the same
+            random numbers as the saved circuit's next run would).  A file of
+            another package or Brian2 version loads with a
+            :class:`~brian_errorcircuits.storage.VersionWarning`.
+        """
+        spec, arrays, runs = load_circuit(path)
+        circuit = cls.from_arrays(spec, arrays, build_dir)
+        circuit.runs = runs
+        return circuit
+
+    def save(self, path) -> Path:
+        """Write the spec, every value of ``self.arrays``, the run count and the versions to ``path``.
+
+        One ``.npz`` file, see :mod:`~brian_errorcircuits.storage`; written
+        atomically.  Returns the path.  User objects (:meth:`add`) are code,
+        not values, and are not saved.
+        """
+        return save_circuit(path, self.spec, self.arrays, self.runs)
+
+    def add(self, factory):
+        """Let ``factory`` add Brian2 objects (monitors, ``network_operation``s, stimuli) to every run.
+
+        Every run builds a new network, so objects that refer to its groups
+        must be made anew each time: ``factory(built)`` is called with each
+        :class:`~brian_errorcircuits.network.BuiltNetwork` (find groups with
+        ``built.group('V1', 'P')``, synapses with ``built.projection('V1', 'V2')``)
+        and returns a Brian2 object, an iterable of them, or None.  Give the
+        objects names (``name='...'``) to find their values in
+        ``RunResult.user_states``.  A ``network_operation`` runs Python
+        during the run, which ``cpp_standalone`` cannot: there it raises
+        :class:`SpecError` before anything compiles; monitors work on every
+        target.  References you keep to the objects keep their network alive:
+        the next run's automatically named Brian2 objects then take new
+        names, which costs one recompile under Cython.
+
+        Parameters
+        ----------
+        factory : callable
+            ``factory(built) -> BrianObject | iterable | None``.
+
+        Returns
+        -------
+        callable
+            ``factory`` itself, so that ``@circuit.add`` decorates a function.
+        """
+        if not callable(factory):
+            raise SpecError(f"add() takes a function of the built network, got {factory!r}")
+        self.object_factories.append(factory)
+        return factory
+
+    def build(self, schedule: Schedule, recording: Recording = Recording(), silenced=()) -> BuiltNetwork:
+        """The Brian2 network that :meth:`run` would simulate for these arguments, built but not run.
+
+        For looking at the groups and synapses (names, equations, current
+        weights) before or between runs; user objects (:meth:`add`) included.
+        Built on Brian2's runtime device (with numpy code where ``spec.target``
+        is ``cpp_standalone``).  Running
+        it is :meth:`run`'s job: it builds its own.  (Holding on to it makes
+        the next run's automatically named Brian2 objects take new names,
+        which costs one recompile under Cython.)
+
+        Returns
+        -------
+        BuiltNetwork
+            ``group(area, 'P'|'E')``, ``projection(source, target)``,
+            ``lateral(area, 'WIP'|'BPI')`` and ``network``.
+        """
+        self._check_schedule(schedule)
+        recording, silenced = self._named_areas_resolved(recording, silenced)
+        runtime = self.spec if self.spec.target != "cpp_standalone" else self.spec.replace(target="numpy")
+        with brian_session(runtime, self.runs):
+            built = build_network(self.spec, self.arrays, schedule, recording, silenced)
+            self._add_user_objects(built)
+        return built
 
     @property
     def weights(self) -> list:
@@ -168,13 +306,7 @@ class ErrorCircuit:
         state, and the circuit keeps the weights it had before the run.
         """
         self._check_schedule(schedule)
-        for area in silenced:
-            if not 1 <= area <= self.spec.n_areas:
-                raise SpecError(f"silenced area {area} does not exist (areas are 1..{self.spec.n_areas})")
-        unknown_areas = sorted(set(recording.spike_areas or ()) - set(range(self.spec.n_areas + 1)))
-        if unknown_areas:
-            raise SpecError(f"spike_areas names areas that do not exist: {unknown_areas} "
-                            f"(0 = input, 1..{self.spec.n_areas})")
+        recording, silenced = self._named_areas_resolved(recording, silenced)
         standalone = self.spec.target == "cpp_standalone"
         start = time.perf_counter()
         # Objects of the previous run still alive in reference cycles would make
@@ -185,6 +317,7 @@ class ErrorCircuit:
             weakref.finalize(self, shutil.rmtree, self.build_dir, ignore_errors=True)
         with brian_session(self.spec, self.runs, self.build_dir if standalone else None):
             built = build_network(self.spec, self.arrays, schedule, recording, silenced)
+            user_objects = self._add_user_objects(built)
             sums = [(b2.StateMonitor(rep, "sum_P", record=True, dt=schedule.duration, name=f"sums_{rep.name}"),
                      b2.StateMonitor(err, "sum_E", record=True, dt=schedule.duration, name=f"sums_{err.name}"))
                     for rep, err in zip(built.areas[1:], built.error_groups[1:])]
@@ -199,6 +332,10 @@ class ErrorCircuit:
             if standalone:
                 b2.device.build(directory=self.build_dir, compile=True, run=True, with_output=report)
             result = self._collect(built, sums, schedule)
+            result.recording = recording
+            result.user_states = {obj.name: {variable: np.array(values) for variable, values
+                                             in obj.get_states(units=False).items()}
+                                  for obj in user_objects if isinstance(obj, b2.VariableOwner)}
         diverged = _divergence(result)
         if diverged is not None:
             raise diverged
@@ -208,6 +345,32 @@ class ErrorCircuit:
                                         for area in result.lateral_after[1:]]
         self.runs += 1
         return result
+
+    def _named_areas_resolved(self, recording: Recording, silenced) -> tuple:
+        """``recording`` and ``silenced`` with area names replaced by indices (SpecError for unknown ones)."""
+        silenced = self.spec.area_indices(tuple(silenced), "silenced", first=1)
+        if recording.spike_areas is not None:
+            recording = replace(recording, spike_areas=self.spec.area_indices(tuple(recording.spike_areas),
+                                                                               "spike_areas"))
+        return recording, silenced
+
+    def _add_user_objects(self, built: BuiltNetwork) -> list:
+        """The objects of every factory registered with :meth:`add`, added to ``built.network``."""
+        made = []
+        for factory in self.object_factories:
+            objects = factory(built)
+            objects = [] if objects is None else [objects] if isinstance(objects, b2.BrianObject) else list(objects)
+            for obj in objects:
+                if not isinstance(obj, b2.BrianObject):
+                    raise SpecError(f"{getattr(factory, '__name__', factory)} returned {obj!r}; "
+                                    "add() factories return Brian2 objects (or an iterable of them, or None)")
+                if isinstance(obj, b2.NetworkOperation) and self.spec.target == "cpp_standalone":
+                    raise SpecError(f"network_operation {obj.name!r} (from {getattr(factory, '__name__', factory)}) "
+                                    "runs Python during the run, which cpp_standalone cannot; use "
+                                    "target='cython' or 'numpy', or monitors (they work on every target)")
+            made += objects
+        built.network.add(*made)
+        return made
 
     def _collect(self, built, sums, schedule: Schedule) -> RunResult:
         span = float(schedule.averaged_time)
@@ -318,6 +481,11 @@ class ErrorCircuit:
         lr_factors = np.ones(epochs) if lr_factors is None else np.asarray(lr_factors, float)
         if lr_factors.shape != (epochs,):
             raise SpecError(f"lr_factors needs one factor per epoch ({epochs}), got shape {lr_factors.shape}")
+        rates = [float(eta / b2.Hz) for eta in self.spec.eta] + [float(self.spec.eta_lateral / b2.Hz)]
+        if not any(rates) or not lr_factors.any():
+            warnings.warn(f"train: every learning rate is 0 (spec.eta = {list(self.spec.eta)}, eta_lateral = "
+                          f"{self.spec.eta_lateral}, lr_factors = {lr_factors.tolist()}), so nothing will be "
+                          "learned; set CircuitSpec(eta=...)", NoLearningWarning, stacklevel=2)
         x_train = self._task_data("x_train", x_train, "input")
         y_train = self._task_data("y_train", y_train, "output", rows_of=("x_train", x_train))
         x_test = self._task_data("x_test", x_test, "input")
@@ -348,11 +516,17 @@ class ErrorCircuit:
 
 @dataclass
 class TrainingResult:
-    """A training run: the simulation, test MSE per epoch (index 0 = untrained), alignment."""
+    """A training run: the simulation, test MSE per epoch (index 0 = untrained), and the probes'
+    alignment with backprop, {'start'|'end': {area index: cosine}} (:meth:`alignment_by_name`)."""
 
     run: RunResult
     test_mse: list
     alignment: dict
+
+    def alignment_by_name(self) -> dict:
+        """``alignment`` with area names for keys: {'start'|'end': {area name: cosine}}."""
+        return {when: {self.run.spec.area_name(k): value for k, value in values.items()}
+                for when, values in self.alignment.items()}
 
 
 @contextmanager

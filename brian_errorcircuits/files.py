@@ -5,13 +5,15 @@ its own folder and then moved over the target with :func:`os.replace`, so an
 interrupted run leaves the previous file or the new one, never a truncated
 one.  JSON has no NaN or infinity: non-finite numbers are written as ``null``
 and listed, by JSON pointer, under the top-level key ``"non_finite"``;
-:func:`read_json` puts them back.
+:func:`read_json` puts them back.  :func:`provenance` says what produced a
+file: package, Brian2 and numpy versions and the git commit.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import subprocess
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,3 +105,29 @@ def _escape(key: str) -> str:
 def _unescape(step: str) -> str:
     """The key that :func:`_escape` turned into ``step``."""
     return step.replace("~1", "/").replace("~0", "~")
+
+
+def provenance() -> dict:
+    """What produced a result: versions of this package, Brian2 and numpy, and the git commit (or None)."""
+    import brian2
+
+    from . import __version__
+
+    return {"package_version": __version__, "brian2_version": brian2.__version__,
+            "numpy_version": np.__version__, "git_commit": git_commit(Path(__file__).resolve().parent)}
+
+
+def git_commit(folder: Path) -> str | None:
+    """HEAD of the git checkout whose tracked files include ``folder``; None when there is none.
+
+    An installed copy of the package (not tracked, even inside some
+    repository's virtual environment) and a machine without git give None.
+    """
+    def git(*arguments):
+        return subprocess.run(["git", "-C", str(folder), *arguments], capture_output=True, text=True, check=True)
+
+    try:
+        git("ls-files", "--error-unmatch", ".")
+        return git("rev-parse", "HEAD").stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None

@@ -46,9 +46,10 @@ class Recording:
         Record spikes only during the schedule segments with these labels
         (e.g. a few presentations before and after training), so that a
         long run keeps rasters without storing every spike.
-    spike_areas : tuple of int, optional
-        Record spikes only of these areas' populations (0 = input, L = output;
-        another index raises ``SpecError`` at run time); None: every area.
+    spike_areas : tuple of int or str, optional
+        Record spikes only of these areas' populations, by index (0 = input,
+        L = output) or name (``'input'``, ``spec.area_names``; another index or
+        name raises ``SpecError`` at run time); None: every area.
     variables : tuple of str
         Area-group variables to sample (e.g. ``('v_bas', 'v_api', 'out_E')``).
     weights : bool
@@ -67,7 +68,11 @@ class Recording:
 
 @dataclass
 class BuiltNetwork:
-    """Brian2 objects of one simulation and what is needed to read them back."""
+    """Brian2 objects of one simulation and what is needed to read them back.
+
+    :meth:`group`, :meth:`projection` and :meth:`lateral` find objects by area
+    name or index (names as in ``spec.area_names``, ``'input'`` for area 0).
+    """
 
     network: b2.Network
     areas: list  # representation groups, index 0 = input
@@ -78,10 +83,35 @@ class BuiltNetwork:
     spike_monitors: dict = field(default_factory=dict)
     state_monitors: dict = field(default_factory=dict)  # (area, 'P'|'E') -> StateMonitor
     weight_monitors: list = field(default_factory=list)  # one per projection, if recorded
+    spec: CircuitSpec = None  # the circuit's spec, to find areas by name
+    feedback: dict = field(default_factory=dict)  # (from area, into area) -> top-down Synapses (feedback alignment)
 
-    def group(self, k: int, population: str):
-        """Area k's representation (``'P'``) or error (``'E'``) group."""
+    def group(self, area, population: str):
+        """The representation (``'P'``) or error (``'E'``) ``NeuronGroup`` of ``area`` (a name or an index)."""
+        if population not in ("P", "E"):
+            raise SpecError(f"population={population!r}: 'P' (representation) or 'E' (error)")
+        k = self.spec.area_index(area, first=0 if population == "P" else 1)
         return self.areas[k] if population == "P" else self.error_groups[k]
+
+    def projection(self, source, target):
+        """The ``Synapses`` of the projection from ``source`` to ``target`` (names or indices): bottom-up
+        between representation neurons, or top-down between error neurons (``feedback_alignment``)."""
+        source, target = self.spec.area_indices((source, target), "projection")
+        for p, synapses in zip(self.spec.projections, self.projections):
+            if (p.source, p.target) == (source, target):
+                return synapses
+        if (source, target) in self.feedback:
+            return self.feedback[(source, target)]
+        known = [(self.spec.area_name(p.source), self.spec.area_name(p.target)) for p in self.spec.projections]
+        known += [(self.spec.area_name(s), self.spec.area_name(t)) for s, t in self.feedback]
+        raise SpecError(f"no projection {self.spec.area_name(source)!r} -> {self.spec.area_name(target)!r} "
+                        f"in this network; projections: {known}")
+
+    def lateral(self, area, matrix: str):
+        """``area``'s lateral ``Synapses``: ``'WIP'`` (representation -> error) or ``'BPI'`` (error -> representation)."""
+        if matrix not in ("WIP", "BPI"):
+            raise SpecError(f"matrix={matrix!r}: 'WIP' or 'BPI'")
+        return self.laterals[self.spec.area_index(area, first=1)][matrix]
 
     def spike_trains(self) -> dict:
         """Recorded spikes per population as numpy arrays (the layout of ``RunResult.spikes``).
@@ -153,7 +183,7 @@ def build_network(
     topdown = [(src, into) for src, into, _ in spec.error_routes()]
     senders = {src for src, _ in topdown} if backprop else set()
     objects, areas, projections = [], [], []
-    built = BuiltNetwork(b2.Network(), areas, projections, error_groups=[None], laterals=[None])
+    built = BuiltNetwork(b2.Network(), areas, projections, error_groups=[None], laterals=[None], spec=spec)
 
     areas.append(b2.NeuronGroup(
         spec.layers[0], eq.input_equations(spec.mode, external_input, filtered=p.tau_input is not None),
@@ -228,7 +258,7 @@ def build_network(
                 f"{label(pr.source)}_to_{label(pr.target)}_feedback", namespace, ORDER_PLASTICITY,
             )
             syn.summed_updaters[f"v_td_from_{label(pr.source)}_post"].order = _top_down_order(L, pr.target) + 1
-            objects.append(syn)
+            built.feedback[(pr.source, pr.target)] = syn
 
     if spec.mode == "sampled":
         objects += _spiking_populations(spec, built, namespace)
@@ -253,7 +283,7 @@ def build_network(
     if unknown:
         raise SpecError(f"Recording.variables names no variable of any area: {sorted(unknown)}")
     built.network.add(
-        *areas, *built.error_groups[1:], *projections, *objects,
+        *areas, *built.error_groups[1:], *projections, *built.feedback.values(), *objects,
         *[syn for lateral in built.laterals[1:] for syn in lateral.values()],
         *built.spike_groups.values(), *built.spike_monitors.values(), *built.state_monitors.values(),
         *built.weight_monitors,

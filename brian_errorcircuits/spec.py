@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from brian2.units import Hz, ms
-from brian2.units.fundamentalunits import Quantity, have_same_dimensions
+from brian2.equations.equations import dimensions_and_type_from_string
+from brian2.units.fundamentalunits import Quantity, get_unit, have_same_dimensions
 
 from .equations import ACTIVATIONS
 
@@ -120,11 +121,13 @@ class Projection:
     Bottom-up projections (source < target) end on basal dendrites of
     representation neurons; top-down ones (source > target) end on dendrites
     of error neurons.  ``density`` scales the initial weight range (and the
-    learning rate, if the spec asks for it).
+    learning rate, if the spec asks for it).  ``source`` and ``target`` may
+    be area names (``'input'`` or one of the spec's ``area_names``): the
+    :class:`CircuitSpec` they are given to replaces them by indices.
     """
 
-    source: int
-    target: int
+    source: int | str
+    target: int | str
     density: float = 1.0
 
 
@@ -225,17 +228,19 @@ class CircuitSpec:
     def __post_init__(self):
         object.__setattr__(self, "layers", tuple(self.layers) if self.layers is not None else ())
         areas = len(self.layers) - 1
-        if self.projections is None:
-            object.__setattr__(self, "projections", hierarchy(max(areas, 0)))
-        object.__setattr__(self, "projections", tuple(self.projections))
-        if self.feedback_projections is None:
-            object.__setattr__(self, "feedback_projections", tuple(
-                Projection(p.target, p.source, p.density) for p in self.projections if p.source > 0))
-        object.__setattr__(self, "feedback_projections", tuple(self.feedback_projections))
-        object.__setattr__(self, "lesioned_feedback", tuple(tuple(r) for r in self.lesioned_feedback))
         if self.area_names is None:
             object.__setattr__(self, "area_names", tuple(f"area{k}" for k in range(1, areas + 1)))
         object.__setattr__(self, "area_names", tuple(self.area_names))
+        if self.projections is None:
+            object.__setattr__(self, "projections", hierarchy(max(areas, 0)))
+        object.__setattr__(self, "projections", self._indexed_projections(self.projections))
+        if self.feedback_projections is None:
+            object.__setattr__(self, "feedback_projections", tuple(
+                Projection(p.target, p.source, p.density) for p in self.projections if p.source > 0))
+        object.__setattr__(self, "feedback_projections", self._indexed_projections(self.feedback_projections))
+        object.__setattr__(self, "lesioned_feedback", tuple(
+            self.area_indices(tuple(route), "lesioned_feedback") if any(isinstance(a, str) for a in route)
+            else tuple(route) for route in self.lesioned_feedback))
         if self.eta is None:
             object.__setattr__(self, "eta", (0 * Hz,) * max(areas, 0))
         elif np.ndim(self.eta) == 0:  # one rate for every area
@@ -402,9 +407,60 @@ class CircuitSpec:
         scale = projection.density if self.eta_scaled_by_density else 1.0
         return self.eta[projection.target - 1] * scale
 
-    def label(self, k: int) -> str:
-        """Brian2-safe name of area k (0 = input)."""
+    def label(self, area) -> str:
+        """Brian2-safe name of ``area`` (an index, 0 = input, or a name)."""
+        k = self.area_index(area)
         return "input" if k == 0 else brian_label(self.area_names[k - 1])
+
+    def area_name(self, area) -> str:
+        """The name of ``area`` (an index or a name): ``'input'`` or one of ``area_names``."""
+        k = self.area_index(area)
+        return "input" if k == 0 else self.area_names[k - 1]
+
+    def area_index(self, area, first: int = 0) -> int:
+        """Index of ``area``: 0 = input, 1..L = the areas.
+
+        Parameters
+        ----------
+        area : int or str
+            An index, ``'input'``, one of ``area_names`` or its Brian2 label (:meth:`label`).
+        first : int
+            Lowest index accepted: 1 where the input area is not meant (e.g. silencing).
+
+        Returns
+        -------
+        int
+            The index; an unknown index or name raises :class:`SpecError` listing the known names.
+        """
+        return self.area_indices((area,), "area", first)[0]
+
+    def area_indices(self, areas, what: str, first: int = 0) -> tuple:
+        """Indices of several ``areas`` (see :meth:`area_index`); ``what`` names the parameter
+        in the :class:`SpecError` that lists every unknown area at once."""
+        known = {k: k for k in range(first, self.n_areas + 1)}
+        for k, name in enumerate(self.area_names[:max(self.n_areas, 0)], start=1):
+            known.setdefault(brian_label(name), k)
+            known[name] = k
+        if first == 0:
+            known["input"] = 0
+        resolved = [known.get(area) if _names_an_area(area) else None for area in areas]
+        unknown = [area for area, k in zip(areas, resolved) if k is None]
+        if unknown:
+            names = ", ".join(map(repr, (["input"] if first == 0 else []) + list(self.area_names)))
+            verb = "is not an area" if len(unknown) == 1 else "are not areas"
+            raise SpecError(f"{what}: {', '.join(map(repr, unknown))} {verb} of this circuit "
+                            f"(areas are {first}..{self.n_areas}, or by name {names})")
+        return tuple(resolved)
+
+    def _indexed_projections(self, projections) -> tuple:
+        """``projections`` with area names replaced by indices (anything else is left for :meth:`validate`)."""
+        indexed = []
+        for p in projections:
+            if isinstance(p, Projection) and (isinstance(p.source, str) or isinstance(p.target, str)):
+                source, target = self.area_indices((p.source, p.target), f"projection {p}")
+                p = dataclasses.replace(p, source=source, target=target)
+            indexed.append(p)
+        return tuple(indexed)
 
     @classmethod
     def from_table(cls, table, sizes, n_input: int, **fields) -> "CircuitSpec":
@@ -433,6 +489,68 @@ class CircuitSpec:
         elif neuron is not None:
             changes["neuron"] = neuron
         return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        """The spec as JSON-ready data that :meth:`from_dict` turns back into an equal spec.
+
+        Returns
+        -------
+        dict
+            One entry per field; nested parameters as dicts, tuples as lists, and every
+            Quantity as ``{"value": <SI float>, "unit": <Brian2 base unit>}`` (floats
+            survive JSON exactly, so the round trip is bit-identical).
+        """
+        return _plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CircuitSpec":
+        """The spec that :meth:`as_dict` wrote; an unknown field raises :class:`SpecError`."""
+        data = _restored(data)
+        nested = {"neuron": NeuronParams, "heterogeneity_rep": Heterogeneity, "heterogeneity_err": Heterogeneity}
+        for name, kind in nested.items():
+            if name in data:
+                data[name] = kind(**_known_fields(kind, data[name]))
+        for name in ("projections", "feedback_projections"):
+            if data.get(name) is not None:
+                data[name] = tuple(Projection(**_known_fields(Projection, p)) for p in data[name])
+        return cls(**_known_fields(cls, data))
+
+
+
+def _plain(value):
+    """``value`` (a spec, its parts, numbers, Quantities) as JSON-ready data (see :meth:`CircuitSpec.as_dict`)."""
+    if isinstance(value, Quantity):
+        return {"value": np.asarray(value).tolist(), "unit": repr(get_unit(value.dim))}
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _restored(value):
+    """:func:`_plain`'s output with Quantities and tuples back (dataclasses stay dicts)."""
+    if isinstance(value, dict):
+        if set(value) == {"value", "unit"}:
+            dimensions, _ = dimensions_and_type_from_string(value["unit"])
+            return np.asarray(value["value"], float) * get_unit(dimensions)
+        return {name: _restored(v) for name, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_restored(v) for v in value)
+    return value
+
+
+def _known_fields(kind, data: dict) -> dict:
+    """``data`` if every key is a field of dataclass ``kind``, else SpecError (a file of another version)."""
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(kind)})
+    if unknown:
+        raise SpecError(f"{kind.__name__} has no field(s) {unknown}: written by another version of the package?")
+    return data
+
+
+def _names_an_area(value) -> bool:
+    """Whether ``value`` can name an area: a name or a whole number (bools excluded)."""
+    return isinstance(value, (str, numbers.Integral)) and not isinstance(value, bool)
 
 
 def _spread(values, neurons_per_unit: int) -> np.ndarray:

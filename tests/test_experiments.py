@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from brian_errorcircuits import ErrorCircuit
 from brian_errorcircuits.cli import main
 from brian_errorcircuits.experiments import EXPERIMENTS
 
@@ -45,6 +46,8 @@ REQUIRED = {
     "dms": {"test_mse", "test_accuracy", "final_test_mse", "final_test_accuracy", "wall_time_s", "seed", "mode"},
     "mean-field": {"layers", "sizes", "rate_twin_hidden_error_cosine_with_backprop", "wall_time_s", "seed"},
 }
+#: experiments that keep their trained circuit as circuit.npz
+SAVES_CIRCUIT = {"teacher-student", "visual-cortex", "yinyang"}
 FIGURES = {
     "teacher-student": ("learning_curve.png", "raster_start.png", "raster_end.png"),
     "visual-cortex": ("learning_curve.png", "raster_start.png", "raster_end.png"),
@@ -71,6 +74,9 @@ def test_experiment_smoke(name, tmp_path):
     for figure in FIGURES[name]:
         assert (out / figure).stat().st_size > 1000, figure
     assert json.loads((out / "params.json").read_text())["seed"] == 3
+    if name in SAVES_CIRCUIT:
+        saved = ErrorCircuit.load(out / "circuit.npz")
+        assert saved.spec.target == "numpy" and saved.spec.seed == 3 and saved.runs >= 1
     if name == "predictions":
         assert all(p["verdict"] in ("pass", "fail") for p in summary["predictions"].values())
         return

@@ -13,7 +13,7 @@ import pytest
 
 from brian_errorcircuits import DivergenceError, SpecError, cli
 from brian_errorcircuits.experiments import base, depth_scaling
-from brian_errorcircuits.files import read_json, write_json
+from brian_errorcircuits.files import git_commit, read_json, write_json
 from brian_errorcircuits.plotting import pyplot, save_figure
 
 
@@ -154,11 +154,11 @@ def test_params_json_records_versions_and_commit_next_to_the_parameters(tmp_path
 
 
 def test_git_commit_is_none_outside_a_checkout_and_for_untracked_folders(tmp_path):
-    assert base.git_commit(tmp_path) is None
+    assert git_commit(tmp_path) is None
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "site-packages").mkdir()
     (tmp_path / "site-packages" / "module.py").write_text("")
-    assert base.git_commit(tmp_path / "site-packages") is None
+    assert git_commit(tmp_path / "site-packages") is None
 
 
 # ------------------------------------------------------------ output folders

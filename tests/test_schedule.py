@@ -303,7 +303,8 @@ def test_whole_numbers_of_steps_are_accepted(duration, settle, dt):
 @pytest.mark.parametrize("area", [0, 3, -1])
 def test_silencing_a_non_existent_area(area):
     circuit = small_circuit()
-    with pytest.raises(SpecError, match=rf"^silenced area {area} does not exist \(areas are 1\.\.2\)"):
+    with pytest.raises(SpecError, match=rf"^silenced: {area} is not an area of this circuit \(areas are 1\.\.2, "
+                                        r"or by name 'area1', 'area2'\)"):
         circuit.run(circuit.block(*data(2)), silenced=(area,))
 
 

@@ -58,7 +58,7 @@ def test_spike_areas_limits_recording_and_neo_ids_stay_those_of_the_whole_circui
                         if train.annotations["population"] == population]
            for population in ("representation", "error")}
     assert ids == {"representation": list(range(75, 85)), "error": list(range(85, 105))}
-    with pytest.raises(SpecError, match=r"spike_areas .*\[3\]"):
+    with pytest.raises(SpecError, match=r"^spike_areas: 3 is not an area of this circuit \(areas are 0\.\.2"):
         circuit.run(circuit.block(np.full((1, 3), 0.5), duration=20 * b2.ms, settle=5 * b2.ms),
                     Recording(spikes=True, spike_areas=(2, 3)))
 

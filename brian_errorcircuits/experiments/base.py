@@ -8,13 +8,12 @@ import json
 import math
 import numbers
 import os
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..files import write_json
+from ..files import atomic_path, provenance, write_json
 from ..spec import MODES, SpecError
 
 #: Defaults every spiking training experiment shares: learning rate, timing, error-neuron gain.
@@ -39,6 +38,10 @@ FULL_MODEL = {
     "offset_spread_err": 0.0,
     "initial_voltage_spread": 0.0,  # somatic voltages start N(0, spread); the original: 1
 }
+
+
+#: Defaults of the experiments that save their trained circuit: ``save_spikes`` keeps the recorded spikes too.
+SAVING = {"save_spikes": False}
 
 
 def full_model_fields(params: dict, layers) -> dict:
@@ -188,7 +191,7 @@ def output_dir(name: str, params: dict, out: str | None = None) -> Path:
 INCOMPLETE = "INCOMPLETE"
 
 #: What a previous run left in its output folder and a new run removes first (``runs/``, ``build/`` stay).
-RESULT_FILES = ("params.json", "summary.json", "report.md", "*.png", ".*.tmp*")
+RESULT_FILES = ("params.json", "summary.json", "report.md", "*.png", "circuit.npz", "spikes.pkl", ".*.tmp*")
 
 
 @contextmanager
@@ -241,31 +244,43 @@ def _lock(marker: Path) -> int:
         os.close(descriptor)  # a finishing run removed the marker in between: lock the new one
 
 
-def provenance() -> dict:
-    """What produced a result: versions of this package, Brian2 and numpy, and the git commit (or None)."""
-    import brian2
-    import numpy
+def save_trained(out: Path, params: dict, circuit, result) -> None:
+    """Keep a trained circuit, and on request its spikes, in output folder ``out``.
 
-    from .. import __version__
-
-    return {"package_version": __version__, "brian2_version": brian2.__version__,
-            "numpy_version": numpy.__version__, "git_commit": git_commit(Path(__file__).resolve().parent)}
-
-
-def git_commit(folder: Path) -> str | None:
-    """HEAD of the git checkout whose tracked files include ``folder``; None when there is none.
-
-    An installed copy of the package (not tracked, even inside some
-    repository's virtual environment) and a machine without git give None.
+    Parameters
+    ----------
+    out : Path
+        The output folder.
+    params : dict
+        The experiment's parameters; ``save_spikes`` (:data:`SAVING`) asks for the spikes.
+    circuit : ErrorCircuit
+        Saved as ``circuit.npz`` (``ErrorCircuit.load`` reads it).
+    result : RunResult
+        With ``save_spikes``: its recorded spikes, exported by ``analysis.to_neo`` and
+        pickled as a ``neo.Block`` into ``spikes.pkl`` (``neo.io.PickleIO(path).read_block()``
+        reads it; pickle needs nothing beyond neo, whereas Neo's NIX files need nixio and h5py).
     """
-    def git(*arguments):
-        return subprocess.run(["git", "-C", str(folder), *arguments], capture_output=True, text=True, check=True)
+    circuit.save(out / "circuit.npz")
+    if not params["save_spikes"]:
+        return
+    import neo
 
+    from ..analysis import to_neo
+
+    block = to_neo(result)
+    with atomic_path(out / "spikes.pkl") as temporary:
+        neo.io.PickleIO(str(temporary)).write_block(block)
+
+
+def require_neo(params: dict) -> None:
+    """SpecError before anything runs if ``save_spikes`` is asked for but the neo package is missing."""
+    if not params.get("save_spikes"):
+        return
     try:
-        git("ls-files", "--error-unmatch", ".")
-        return git("rev-parse", "HEAD").stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
+        import neo  # noqa: F401
+    except ImportError:
+        raise SpecError("save_spikes=true writes the spikes as a Neo file and needs the neo package: "
+                        "pip install neo (or the package's extra: pip install -e \".[neo]\")") from None
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -289,6 +304,7 @@ def run(name: str, module, args) -> dict:
     params = parameters(module.DEFAULTS, args.overrides, seed=args.seed, mode=args.mode, target=args.target)
     if hasattr(module, "check"):
         module.check(params)
+    require_neo(params)
     out = output_dir(name, params, args.out)
     with claimed(out):
         write_json(out / "params.json", {**params, **provenance()})

@@ -85,13 +85,14 @@ class Setup:
         return schedule + circuit.block(*self.probe, label="probe-end", **self.timing)
 
 
-def error_from_spikes(result, k: int, label: str) -> np.ndarray:
-    """Signed error of area k per presentation of segment ``label``, from spike counts.
+def error_from_spikes(result, area, label: str) -> np.ndarray:
+    """Signed error of ``area`` (a name or an index) per presentation of segment ``label``, from spike counts.
 
     Counts of the (+) minus the (-) population after settling, divided by
     rate_err: (presentations, units).  In rate mode (no spikes) the error
     neurons' presentation-averaged rates.
     """
+    k = result.spec.area_index(area, first=1)
     schedule, p = result.schedule, result.spec.neuron
     if result.spec.mode == "rate":
         return result.err_avg[k][schedule.indices(label)]
@@ -101,12 +102,14 @@ def error_from_spikes(result, k: int, label: str) -> np.ndarray:
     return decoded_rates(result.spikes[(k, "E")], result.spec.layers[k], edges)[::2] / float(p.rate_err)
 
 
-def error_firing_hz(result, k: int, label: str) -> float:
-    """Mean firing rate (Hz per neuron) of area k's error neurons, both signs, after settling.
+def error_firing_hz(result, area, label: str) -> float:
+    """Mean firing rate (Hz per neuron) of the error neurons of ``area`` (a name or an index), both signs,
+    after settling.
 
     In rate mode: rate_err times the mean absolute error, the rate the two
     populations would fire at together.
     """
+    k = result.spec.area_index(area, first=1)
     schedule = result.schedule
     if result.spec.mode == "rate":
         return float(np.abs(error_from_spikes(result, k, label)).mean() * result.spec.neuron.rate_err / 2)

@@ -24,13 +24,15 @@ from ..analysis import angle_medians, training_angles, weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
-from .base import FULL_MODEL, SPIKING_TRAINING, full_model_fields, lr_factor, presentation_timing
+from .base import (FULL_MODEL, SAVING, SPIKING_TRAINING, full_model_fields, lr_factor, presentation_timing,
+                   save_trained)
 
 QUESTION = "Can a spiking error-neuron circuit learn a tanh teacher by assigning credit to its hidden area?"
 
 DEFAULTS = {
     **SPIKING_TRAINING,
     **FULL_MODEL,
+    **SAVING,
     "layers": (4, 10, 2),
     "mode": "sampled",
     "target": "cpp_standalone",
@@ -78,24 +80,29 @@ def neurons_per_unit(params: dict) -> int:
     return params["neurons_per_unit"] if params["mode"] == "spiking" else 1
 
 
-def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None, spec=None):
+def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None, spec=None, save: bool = False):
     """Train one student (``spec``, or the layered one of ``params``).
 
     Kept: spikes of the probes, and weights once per presentation (for
     :func:`~brian_errorcircuits.analysis.training_angles`).  Error signals are
-    compared with backprop per unit (means over each unit's neurons).
+    compared with backprop per unit (means over each unit's neurons).  With
+    ``save`` the trained circuit (and, if asked, its spikes) goes into
+    ``out_dir`` (:func:`~brian_errorcircuits.experiments.base.save_trained`).
     """
     spec = spec if spec is not None else make_spec(params, frozen_hidden)
     standalone = out_dir is not None and params["target"] == "cpp_standalone"
     circuit = make_circuit(params, spec, build_dir=str(out_dir / "build") if standalone else None)
     recording = Recording(spikes=params["mode"] in SPIKING_MODES, spike_segments=("probe-start", "probe-end"),
                           weights=True, dt=params["duration_ms"] * b2.ms)
-    return circuit.train(
+    training = circuit.train(
         data.x_train, data.y_train, data.x_test, data.y_test, params["epochs"],
         probe=probe_set(params, data), recording=recording, neurons_per_unit=neurons_per_unit(params),
         lr_factors=[lr_factor(params, epoch) for epoch in range(1, params["epochs"] + 1)],
         **presentation_timing(params),
     )
+    if save:
+        save_trained(out_dir, params, circuit, training.run)
+    return training
 
 
 def probe_set(params: dict, data) -> tuple:
@@ -111,7 +118,7 @@ def run(params: dict, out_dir) -> dict:
     untrained = make_circuit(params, make_spec(params))
     angles = weight_update_angles(untrained, *probe_set(params, data), **presentation_timing(params))
     print("  training the student", flush=True)
-    student = train_student(params, data, out_dir=out_dir)
+    student = train_student(params, data, out_dir=out_dir, save=True)
     projection_names = [f"{p.source}->{p.target}" for p in untrained.spec.projections]
     unit_level = ErrorCircuit(make_spec(params))  # the same weights as the student's units
     ann = BackpropANN(unit_level.spec, unit_level.weights, params["ann_lr"])
@@ -129,7 +136,7 @@ def run(params: dict, out_dir) -> dict:
         "final_test_mse": student.test_mse[-1],
         "test_mse_per_epoch": student.test_mse,
         "final_over_initial": student.test_mse[-1] / student.test_mse[0],
-        "bp_cosine": alignment_by_name(student),
+        "bp_cosine": student.alignment_by_name(),
         "weight_update_angle_deg_start": dict(zip(projection_names, angles)),
         "weight_update_angle_deg_per_epoch": dict(zip(projection_names, zip(
             *(angle_medians(a) for a in training_angles(student.run).values())))),
@@ -150,13 +157,6 @@ def run(params: dict, out_dir) -> dict:
     figures(params, student, curves, out_dir, f"teacher-student {'-'.join(map(str, params['layers']))}")
     print_summary(summary)
     return summary
-
-
-def alignment_by_name(student) -> dict:
-    """{'start'|'end': {area name: cosine}} of a TrainingResult."""
-    names = student.run.spec.area_names
-    return {when: {names[k - 1]: value for k, value in student.alignment[when].items()}
-            for when in ("start", "end")}
 
 
 def figures(params, student, curves, out_dir, title):

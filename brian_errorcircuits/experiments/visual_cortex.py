@@ -21,13 +21,14 @@ import numpy as np
 from .. import CircuitSpec, NeuronParams
 from ..connectome import load_table
 from ..tasks.teacher_student import make_teacher_student
-from .base import SPIKING_TRAINING
-from .teacher_student import alignment_by_name, figures, print_summary, train_student
+from .base import SAVING, SPIKING_TRAINING
+from .teacher_student import figures, print_summary, train_student
 
 QUESTION = "Do error neurons carry backprop errors through the 7-area visual hierarchy, skip connections included?"
 
 DEFAULTS = {
     **SPIKING_TRAINING,
+    **SAVING,
     "table": "macaque_visual_7areas",
     "sizes": (8, 8, 6, 6, 6, 4, 2),
     "n_input": 4,
@@ -63,8 +64,8 @@ def run(params: dict, out_dir) -> dict:
     print(f"  areas {', '.join(spec.area_names)}; {len(wiring)} bottom-up projections "
           f"({sum(p.source > 0 and p.target - p.source > 1 for p in spec.projections)} skipping areas)",
           flush=True)
-    student = train_student(params, data, out_dir=out_dir, spec=spec)
-    alignment = alignment_by_name(student)
+    student = train_student(params, data, out_dir=out_dir, spec=spec, save=True)
+    alignment = student.alignment_by_name()
     receiving = {spec.area_names[p.source - 1] for p in spec.projections if p.source > 0}
     for when in alignment:
         alignment[when] = {name: (value if name in receiving else None) for name, value in alignment[when].items()}

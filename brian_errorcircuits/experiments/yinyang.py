@@ -115,7 +115,7 @@ from ..analysis import decoded_rates
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.yinyang import CLASS_NAMES, YinYangData, yinyang_sets
-from .base import FULL_MODEL, SPIKING_TRAINING, lr_factor, presentation_timing
+from .base import FULL_MODEL, SAVING, SPIKING_TRAINING, lr_factor, presentation_timing, save_trained
 from .teacher_student import make_spec
 
 QUESTION = "Can a spiking error-neuron circuit learn Yin-Yang classification (3 classes) with local plasticity?"
@@ -123,6 +123,7 @@ QUESTION = "Can a spiking error-neuron circuit learn Yin-Yang classification (3 
 DEFAULTS = {
     **SPIKING_TRAINING,
     **FULL_MODEL,
+    **SAVING,
     "eta_hz": 3.0,
     "duration_ms": 100.0,
     "settle_ms": 25.0,
@@ -244,6 +245,7 @@ def run(params: dict, out_dir) -> dict:
     curves = {name: [accuracy(result.select(f"{labels[name]}-{epoch}")[0], y) for epoch in range(params["epochs"] + 1)]
               for name, y in sets.items()}
     final_outputs = final_test(circuit, params, data, spiking)
+    save_trained(out_dir, params, circuit, result)
     final = accuracy(final_outputs, data.y_test)
     print("  training the backprop ANN and its frozen-hidden twin", flush=True)
     ann_curve = train_ann(params, spec, initial_weights, data)
