@@ -218,7 +218,7 @@ class ErrorCircuit:
         return save_circuit(path, self.spec, self.arrays, self.runs)
 
     def add(self, factory):
-        """Let ``factory`` add Brian2 objects (monitors, ``network_operation``s, stimuli) to every run.
+        """Let ``factory`` add Brian2 objects (monitors, network operations, stimuli) to every run.
 
         Every run builds a new network, so objects that refer to its groups
         must be made anew each time: ``factory(built)`` is called with each

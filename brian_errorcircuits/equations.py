@@ -241,7 +241,7 @@ FIRING_RATE = {
 #: and fires when it crosses 0; every spike subtracts a fresh Exp(1) draw (keeping the
 #: overshoot).  The spike count over any interval is Poisson with mean the integrated rate, at
 #: one random number per *spike* rather than per neuron and step.  An error neuron integrates
-#: rate_err |r_E| and fires a positive- or negative-error spike by the sign of r_E.
+#: rate_err abs(r_E) and fires a positive- or negative-error spike by the sign of r_E.
 SPIKE_DRIVE = {kind: f"dspike_drive/dt = {rate} : 1  # integrated firing rate (time rescaling)"
                for kind, rate in (("input", FIRING_RATE["input"].format(rate="r_P")),
                                   ("representation", FIRING_RATE["representation"].format(rate="r_P")),
