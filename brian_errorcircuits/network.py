@@ -195,14 +195,14 @@ def build_network(
         areas.append(rep)
         built.error_groups.append(err)
 
-    for pr, W, xi in zip(spec.projections, arrays.weights, arrays.feedback_noise):
+    for pr, W, xi, mask in zip(spec.projections, arrays.weights, arrays.feedback_noise, arrays.connectivity):
         sends_error = backprop and (pr.target, pr.source) in topdown
         noisy = sends_error and bool(np.any(xi))
         syn = _connected(
             areas[pr.source], areas[pr.target],
             eq.forward_synapse_equations(label(pr.source), label(pr.target), sends_error, noisy),
             {"w": W, **({"feedback_noise": xi} if noisy else {})}, f"{label(pr.source)}_to_{label(pr.target)}",
-            namespace, ORDER_PLASTICITY,
+            namespace, ORDER_PLASTICITY, mask=mask,
         )
         syn.eta = spec.projection_eta(pr)
         syn.summed_updaters[f"v_bas_from_{label(pr.source)}_post"].order = ORDER_BOTTOM_UP + pr.target
@@ -210,13 +210,13 @@ def build_network(
             syn.summed_updaters[f"v_back_from_{label(pr.target)}_pre"].order = _top_down_order(L, pr.source) + 1
         projections.append(syn)
     if not backprop:
-        for pr, B in zip(spec.feedback_projections, arrays.feedback_weights):
+        for pr, B, mask in zip(spec.feedback_projections, arrays.feedback_weights, arrays.feedback_connectivity):
             if (pr.source, pr.target) not in topdown:
                 continue  # lesioned
             syn = _connected(
                 built.error_groups[pr.source], built.error_groups[pr.target],
                 eq.feedback_synapse_equations(label(pr.source)), {"b": B},
-                f"{label(pr.source)}_to_{label(pr.target)}_feedback", namespace, ORDER_PLASTICITY,
+                f"{label(pr.source)}_to_{label(pr.target)}_feedback", namespace, ORDER_PLASTICITY, mask=mask,
             )
             syn.summed_updaters[f"v_td_from_{label(pr.source)}_post"].order = _top_down_order(L, pr.target) + 1
             objects.append(syn)
