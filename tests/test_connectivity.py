@@ -65,7 +65,7 @@ def test_wiring_follows_its_seed_on_a_stream_of_its_own():
 def test_fan_in_normalisation_keeps_the_unit_level_mean_field():
     """W_uv / (m q) per synapse: the summed input of a unit's neurons, averaged over them, equals the
     unit-level input W r within 4 standard deviations of the binomial synapse count (m = 40; a
-    normalisation by m alone would miss by the factor q = 0.3 or 0.1: tens of sd).  Learning rates
+    normalisation by m alone would miss by the factor q = 0.3 or 0.1: 18 and 12 sd).  Learning rates
     are eta / (m q), so the m q synapses' summed change is the unit-level change."""
     m = 40
     units = CircuitArrays.draw(UNITS)
@@ -92,9 +92,11 @@ def test_bad_wiring_is_refused_before_anything_compiles(connectivity, message):
         neuron_level(UNITS, 6, connectivity=connectivity)
 
 
-def test_density_above_one_is_no_probability():
+def test_density_above_one_is_no_probability_and_eta_scale_is_checked():
     with pytest.raises(SpecError, match="no connection probability"):
         draw_wiring("density", Projection(0, 1, 2.0), (4, 4), np.random.default_rng(0))
+    with pytest.raises(SpecError, match="eta_scale"):
+        CircuitSpec(layers=(2, 2), projections=(Projection(0, 1, eta_scale=-1.0),)).validate()
 
 
 def test_given_masks_are_checked_for_shape_and_for_absent_synapses():
