@@ -16,6 +16,13 @@ Per area k (1..L), with n_R representation and n_E error neurons:
   and offset of phi (phi_i(x) = phi(slope_i (x - offset_i))) and the initial
   somatic voltage.
 
+``connectivity[p]`` (n_target, n_source, boolean) says which neuron pairs of
+bottom-up projection p have a synapse, ``feedback_connectivity[p]`` the same
+for the top-down projections of feedback alignment; None: every pair
+(dense).  Weights (and feedback noise) are 0 where no synapse exists, and
+stay 0: Brian2 connects only the mask's pairs and the numpy reference masks
+its updates (see :mod:`~brian_errorcircuits.connectivity`).
+
 The *partner* of error neuron i is representation neuron i (the rectangular
 identity, for i < min(n_E, n_R)): lateral matrices start from it, lateral
 plasticity pulls them back to it, and ``backprop`` feedback uses it to route
@@ -48,7 +55,9 @@ class CircuitArrays:
     used with feedback alignment); ``feedback_noise[p]`` (shape of
     ``weights[p]``): the fixed Xi of ``backprop`` feedback, whose top-down
     matrix is (W + Xi)^T; ``lateral`` and ``neurons``: lists indexed by area
-    (index 0, the input, is None), see the module docstring.
+    (index 0, the input, is None), see the module docstring; ``connectivity``
+    and ``feedback_connectivity``: one mask or None per projection (default:
+    all dense).
     """
 
     weights: list
@@ -56,32 +65,45 @@ class CircuitArrays:
     feedback_noise: list
     lateral: list
     neurons: list = field(default_factory=list)
+    connectivity: list = None
+    feedback_connectivity: list = None
+
+    def __post_init__(self):
+        if self.connectivity is None:
+            self.connectivity = [None] * len(self.weights)
+        if self.feedback_connectivity is None:
+            self.feedback_connectivity = [None] * len(self.feedback_weights)
 
     @classmethod
     def draw(cls, spec: CircuitSpec, weights=None, feedback_weights=None, lateral=None,
-             feedback_noise=None, neurons=None) -> "CircuitArrays":
+             feedback_noise=None, neurons=None, connectivity=None, feedback_connectivity=None) -> "CircuitArrays":
         """Arrays for ``spec``: the given ones checked, the others drawn from ``spec.seed``.
 
         Forward and feedback weights come first from ``default_rng(seed)`` (as they
         always have); laterals, feedback noise and per-neuron values from a second,
         independent stream, so switching them on never changes the weights.
+        Drawn matrices are set to 0 where ``connectivity`` (``feedback_connectivity``)
+        has no synapse; given ones must be 0 there.
         """
         rng = np.random.default_rng(spec.seed)
         n, n_err = spec.layers, spec.error_sizes
         shapes = [(n[p.target], n[p.source]) for p in spec.projections]
-        if weights is None:
-            weights = [p.density * rng.uniform(-1, 1, size=shape) * spec.init_scale[p.target - 1]
-                       for p, shape in zip(spec.projections, shapes)]
         feedback_shapes = [(n_err[p.target - 1], n_err[p.source - 1]) for p in spec.feedback_projections]
+        masks = _checked_masks("connectivity", connectivity, shapes)
+        feedback_masks = _checked_masks("feedback_connectivity", feedback_connectivity, feedback_shapes)
+        if weights is None:
+            weights = [on_synapses(p.density * rng.uniform(-1, 1, size=shape) * spec.init_scale[p.target - 1], mask)
+                       for p, shape, mask in zip(spec.projections, shapes, masks)]
         if feedback_weights is None:
             feedback_weights = [
-                p.density * rng.uniform(-1, 1, size=shape) * spec.feedback_scale * spec.init_scale[p.source - 1]
-                for p, shape in zip(spec.feedback_projections, feedback_shapes)
+                on_synapses(p.density * rng.uniform(-1, 1, size=shape) * spec.feedback_scale
+                            * spec.init_scale[p.source - 1], mask)
+                for p, shape, mask in zip(spec.feedback_projections, feedback_shapes, feedback_masks)
             ]
         extra = np.random.default_rng([spec.seed, 1])
         if feedback_noise is None:
-            feedback_noise = [extra.uniform(-1, 1, size=shape) * spec.feedback_noise if spec.feedback_noise
-                              else np.zeros(shape) for shape in shapes]
+            feedback_noise = [on_synapses(extra.uniform(-1, 1, size=shape) * spec.feedback_noise, mask)
+                              if spec.feedback_noise else np.zeros(shape) for shape, mask in zip(shapes, masks)]
         if lateral is None:
             lateral = [None] + [
                 {name: spec.neuron.lateral_weight * identity
@@ -93,11 +115,13 @@ class CircuitArrays:
         if neurons is None:
             neurons = _neurons(spec, extra)
         return cls(
-            weights=_checked_matrices("weights", weights, shapes),
-            feedback_weights=_checked_matrices("feedback_weights", feedback_weights, feedback_shapes),
-            feedback_noise=_checked_matrices("feedback_noise", feedback_noise, shapes),
+            weights=_checked_matrices("weights", weights, shapes, masks),
+            feedback_weights=_checked_matrices("feedback_weights", feedback_weights, feedback_shapes, feedback_masks),
+            feedback_noise=_checked_matrices("feedback_noise", feedback_noise, shapes, masks),
             lateral=_checked_lateral(spec, lateral),
             neurons=_checked_neurons(spec, neurons),
+            connectivity=masks,
+            feedback_connectivity=feedback_masks,
         )
 
     @classmethod
@@ -118,6 +142,8 @@ class CircuitArrays:
         flat = {}
         for name in ("weights", "feedback_weights", "feedback_noise"):
             flat.update({f"{name}/{i}": M for i, M in enumerate(getattr(self, name))})
+        for name in ("connectivity", "feedback_connectivity"):  # dense projections have no mask
+            flat.update({f"{name}/{i}": mask for i, mask in enumerate(getattr(self, name)) if mask is not None})
         for k, (lateral, neurons) in enumerate(zip(self.lateral[1:], self.neurons[1:]), start=1):
             flat.update({f"lateral/{k}/{name}": M for name, M in lateral.items()})
             flat.update({f"neurons/{k}/{kind}/{name}": v for kind, values in neurons.items()
@@ -141,6 +167,8 @@ class CircuitArrays:
             spec, weights=matrices("weights", len(spec.projections)),
             feedback_weights=matrices("feedback_weights", len(spec.feedback_projections)),
             feedback_noise=matrices("feedback_noise", len(spec.projections)),
+            connectivity=[flat.get(f"connectivity/{i}") for i in range(len(spec.projections))],
+            feedback_connectivity=[flat.get(f"feedback_connectivity/{i}") for i in range(len(spec.feedback_projections))],
             lateral=[None] + [{name: get(f"lateral/{k}/{name}") for name in ("WIP", "BPI")} for k in areas],
             neurons=[None] + [{kind: {name: get(f"neurons/{k}/{kind}/{name}") for name in names}
                                for kind, names in (("P", REPRESENTATION_VALUES), ("E", ERROR_VALUES))}
@@ -156,7 +184,18 @@ class CircuitArrays:
             lateral=[None] + [{name: M.copy() for name, M in area.items()} for area in self.lateral[1:]],
             neurons=[None] + [{kind: {name: v.copy() for name, v in values.items()}
                                for kind, values in area.items()} for area in self.neurons[1:]],
+            connectivity=[None if mask is None else mask.copy() for mask in self.connectivity],
+            feedback_connectivity=[None if mask is None else mask.copy() for mask in self.feedback_connectivity],
         )
+
+    def synapse_counts(self) -> list:
+        """Synapses of each bottom-up projection: its mask's pairs, or every pair where it is dense."""
+        return [W.size if mask is None else int(mask.sum()) for W, mask in zip(self.weights, self.connectivity)]
+
+
+def on_synapses(matrix: np.ndarray, mask) -> np.ndarray:
+    """``matrix`` with 0 where ``mask`` has no synapse (``matrix`` itself when the mask is None: dense)."""
+    return matrix if mask is None else np.where(mask, matrix, 0.0)
 
 
 def _neurons(spec: CircuitSpec, rng) -> list:
@@ -180,8 +219,9 @@ def _drawn_values(spec: CircuitSpec, rng, kind: str, size: int) -> dict:
     return values
 
 
-def _checked_matrices(name, matrices, shapes):
-    """Float copies of ``matrices``, checked for count, shape and finiteness."""
+def _checked_matrices(name, matrices, shapes, masks=None):
+    """Float copies of ``matrices``, checked for count, shape, finiteness and (with ``masks``)
+    for being 0 where no synapse exists."""
     if len(matrices) != len(shapes):
         raise SpecError(f"{name} has {len(matrices)} matrices; expected {len(shapes)}")
     checked = []
@@ -191,7 +231,26 @@ def _checked_matrices(name, matrices, shapes):
             raise SpecError(f"{name}[{k}] has shape {W.shape}; expected {shape}")
         if not np.isfinite(W).all():
             raise SpecError(f"{name}[{k}] contains NaN or infinite values")
+        if masks is not None and masks[k] is not None and np.any(W[~masks[k]]):
+            raise SpecError(f"{name}[{k}] is nonzero where its connectivity mask has no synapse")
         checked.append(W)
+    return checked
+
+
+def _checked_masks(name, masks, shapes) -> list:
+    """Boolean copies of ``masks`` (None entries: dense), one per shape; all None if ``masks`` is None."""
+    if masks is None:
+        return [None] * len(shapes)
+    if len(masks) != len(shapes):
+        raise SpecError(f"{name} has {len(masks)} masks; expected one (or None) per projection: {len(shapes)}")
+    checked = []
+    for k, (mask, shape) in enumerate(zip(masks, shapes)):
+        if mask is not None:
+            mask = np.array(mask)
+            if mask.dtype != bool or mask.shape != shape:
+                raise SpecError(f"{name}[{k}] must be a boolean matrix of shape {shape}, "
+                                f"got {mask.dtype} {mask.shape}")
+        checked.append(mask)
     return checked
 
 
@@ -237,4 +296,4 @@ def _checked_neurons(spec: CircuitSpec, neurons) -> list:
     return checked
 
 
-__all__ = ["CircuitArrays", "partner_matrix", "REPRESENTATION_VALUES", "ERROR_VALUES"]
+__all__ = ["CircuitArrays", "on_synapses", "partner_matrix", "REPRESENTATION_VALUES", "ERROR_VALUES"]

@@ -160,6 +160,10 @@ class ErrorCircuit:
         per-neuron values (conductances, slope and offset of phi, initial
         voltages), in the layout of :class:`~brian_errorcircuits.arrays.CircuitArrays`;
         drawn as ``spec`` says if omitted.  All of them live in ``self.arrays``.
+    connectivity, feedback_connectivity : optional
+        Which neuron pairs of each bottom-up (top-down) projection have a
+        synapse, as in :class:`~brian_errorcircuits.arrays.CircuitArrays`
+        (default: every pair); absent synapses keep weight 0.
 
     Attributes
     ----------
@@ -170,10 +174,11 @@ class ErrorCircuit:
     """
 
     def __init__(self, spec: CircuitSpec, weights=None, feedback_weights=None, build_dir=None, *,
-                 lateral=None, feedback_noise=None, neurons=None):
+                 lateral=None, feedback_noise=None, neurons=None, connectivity=None, feedback_connectivity=None):
         self.spec = spec.validate()
         self.arrays = CircuitArrays.draw(spec, weights=weights, feedback_weights=feedback_weights,
-                                         lateral=lateral, feedback_noise=feedback_noise, neurons=neurons)
+                                         lateral=lateral, feedback_noise=feedback_noise, neurons=neurons,
+                                         connectivity=connectivity, feedback_connectivity=feedback_connectivity)
         self.build_dir = build_dir
         self.runs = 0
         self.object_factories = []
@@ -182,7 +187,8 @@ class ErrorCircuit:
     def from_arrays(cls, spec: CircuitSpec, arrays: CircuitArrays, build_dir=None) -> "ErrorCircuit":
         """A circuit of ``spec`` starting from every value in ``arrays`` (copied)."""
         return cls(spec, arrays.weights, arrays.feedback_weights, build_dir, lateral=arrays.lateral,
-                   feedback_noise=arrays.feedback_noise, neurons=arrays.neurons)
+                   feedback_noise=arrays.feedback_noise, neurons=arrays.neurons, connectivity=arrays.connectivity,
+                   feedback_connectivity=arrays.feedback_connectivity)
 
     @classmethod
     def load(cls, path, build_dir=None) -> "ErrorCircuit":
@@ -379,8 +385,8 @@ class ErrorCircuit:
             for group, monitor, name, out in zip(groups, monitors, ("sum_P", "sum_E"), (rep, err)):
                 boundaries = np.vstack([getattr(monitor, name)[:].T, getattr(group, name)[:][None, :]])
                 out.append(np.diff(boundaries, axis=0) / span)
-        after = [_matrix(syn, "w", W.shape) for syn, W in zip(built.projections, self.weights)]
-        lateral_after = [None] + [{name: _matrix(syn, "w", self.arrays.lateral[k][name].shape)
+        after = [_matrix(syn, syn.w[:], W.shape) for syn, W in zip(built.projections, self.weights)]
+        lateral_after = [None] + [{name: _matrix(syn, syn.w[:], self.arrays.lateral[k][name].shape)
                                    for name, syn in built.laterals[k].items()}
                                   for k in range(1, self.spec.n_areas + 1)]
         spikes = built.spike_trains()
@@ -390,8 +396,8 @@ class ErrorCircuit:
                 {var: np.asarray(getattr(monitor, var)[:]) for var in monitor.record_variables})
             states["t"] = np.asarray(monitor.t[:] / b2.second)
         if built.weight_monitors:  # samples x (n_target, n_source), as the weight matrices
-            states["weights"] = [np.asarray(m.w[:]).T.reshape(-1, *W.shape[::-1]).transpose(0, 2, 1)
-                                 for m, W in zip(built.weight_monitors, self.weights)]
+            states["weights"] = [_matrix(syn, np.asarray(m.w[:]).T, W.shape)
+                                 for syn, m, W in zip(built.projections, built.weight_monitors, self.weights)]
             states["t"] = np.asarray(built.weight_monitors[0].t[:] / b2.second)
         return RunResult(self.spec, schedule, rep, err, [W.copy() for W in self.weights], after, spikes, states,
                          lateral_after=lateral_after, neurons=self.arrays.neurons)
@@ -634,8 +640,10 @@ def _recording_stretches(schedule: Schedule, recording: Recording):
     return [(int(e - s), bool(on[s])) for s, e in zip(starts, ends)]
 
 
-def _matrix(synapses, variable: str, shape: tuple) -> np.ndarray:
-    """A synaptic variable as a (n_target, n_source) matrix, zero where no synapse exists."""
-    matrix = np.zeros(shape)
-    matrix[np.asarray(synapses.j[:]), np.asarray(synapses.i[:])] = np.asarray(getattr(synapses, variable)[:])
+def _matrix(synapses, values, shape: tuple) -> np.ndarray:
+    """Per-synapse ``values`` (..., n_synapses) as (..., n_target, n_source) matrices, zero where no
+    synapse exists (leading axes, e.g. samples of a monitor, are kept)."""
+    values = np.asarray(values)
+    matrix = np.zeros(values.shape[:-1] + tuple(shape))
+    matrix[..., np.asarray(synapses.j[:]), np.asarray(synapses.i[:])] = values
     return matrix

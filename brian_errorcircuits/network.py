@@ -230,7 +230,7 @@ def build_network(
         areas.append(rep)
         built.error_groups.append(err)
 
-    for pr, W, xi in zip(spec.projections, arrays.weights, arrays.feedback_noise):
+    for pr, W, xi, mask in zip(spec.projections, arrays.weights, arrays.feedback_noise, arrays.connectivity):
         sends_error = backprop and (pr.target, pr.source) in topdown
         noisy = sends_error and bool(np.any(xi))
         transmission = _event_transmission(spec, pr.source)
@@ -240,7 +240,7 @@ def build_network(
                                          event_driven=bool(transmission)),
             {"w": W, **({"feedback_noise": xi} if noisy else {})}, f"{label(pr.source)}_to_{label(pr.target)}",
             {**namespace, "out_step": transmission[1]} if transmission else namespace, ORDER_PLASTICITY,
-            on_pre=eq.EVENT_TRANSMISSION.format(source=label(pr.source)) if transmission else None,
+            mask=mask, on_pre=eq.EVENT_TRANSMISSION.format(source=label(pr.source)) if transmission else None,
         )
         syn.eta = spec.projection_eta(pr)
         if not transmission:
@@ -249,13 +249,13 @@ def build_network(
             syn.summed_updaters[f"v_back_from_{label(pr.target)}_pre"].order = _top_down_order(L, pr.source) + 1
         projections.append(syn)
     if not backprop:
-        for pr, B in zip(spec.feedback_projections, arrays.feedback_weights):
+        for pr, B, mask in zip(spec.feedback_projections, arrays.feedback_weights, arrays.feedback_connectivity):
             if (pr.source, pr.target) not in topdown:
                 continue  # lesioned
             syn = _connected(
                 built.error_groups[pr.source], built.error_groups[pr.target],
                 eq.feedback_synapse_equations(label(pr.source)), {"b": B},
-                f"{label(pr.source)}_to_{label(pr.target)}_feedback", namespace, ORDER_PLASTICITY,
+                f"{label(pr.source)}_to_{label(pr.target)}_feedback", namespace, ORDER_PLASTICITY, mask=mask,
             )
             syn.summed_updaters[f"v_td_from_{label(pr.source)}_post"].order = _top_down_order(L, pr.target) + 1
             built.feedback[(pr.source, pr.target)] = syn

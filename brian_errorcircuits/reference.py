@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import CircuitArrays, partner_matrix
+from .arrays import CircuitArrays, on_synapses, partner_matrix
 from .equations import ACTIVATIONS
 from .schedule import Schedule
 from .spec import CircuitSpec, SpecError
@@ -217,8 +217,8 @@ class RateReference:
                  g_err(k) * v_den(k) - g_leak[k] * s["u_E"][k])
                 for k in range(1, L + 1)
             ]
-            for W, update in zip(arrays.weights, updates):
-                W += update
+            for W, update, mask in zip(arrays.weights, updates, arrays.connectivity):
+                W += on_synapses(update, mask)  # absent synapses stay 0
             for k in range(1, L + 1):
                 for name, M in arrays.lateral[k].items():
                     M += lateral_updates[k][name]

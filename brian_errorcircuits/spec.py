@@ -123,12 +123,16 @@ class Projection:
     of error neurons.  ``density`` scales the initial weight range (and the
     learning rate, if the spec asks for it).  ``source`` and ``target`` may
     be area names (``'input'`` or one of the spec's ``area_names``): the
-    :class:`CircuitSpec` they are given to replaces them by indices.
+    :class:`CircuitSpec` they are given to replaces them by indices.  ``eta_scale`` multiplies the
+    target area's learning rate for this projection alone: with sparse wiring
+    :func:`~brian_errorcircuits.populations.neuron_level` sets it to 1/q, q the
+    projection's connection probability (fan-in normalisation).
     """
 
     source: int | str
     target: int | str
     density: float = 1.0
+    eta_scale: float = 1.0
 
 
 def hierarchy(n_areas: int) -> tuple:
@@ -345,6 +349,7 @@ class CircuitSpec:
                     raise SpecError(f"{kind}: {p} must point {direction}")
                 if not np.isfinite(p.density) or p.density <= 0:
                     raise SpecError(f"{kind}: {p} needs a finite density > 0")
+                non_negative_number(f"{kind}: {p} eta_scale", p.eta_scale)
                 if (p.source, p.target) in seen:
                     raise SpecError(f"{kind}: {p.source} -> {p.target} appears twice")
                 seen.add((p.source, p.target))
@@ -403,9 +408,10 @@ class CircuitSpec:
         return outputs.reshape(len(outputs), self.output_units, -1).mean(axis=2)
 
     def projection_eta(self, projection: Projection) -> Quantity:
-        """Learning rate of a bottom-up projection: its target's eta, times density if asked."""
+        """Learning rate of a bottom-up projection: its target's eta times its ``eta_scale``,
+        and times its density if asked."""
         scale = projection.density if self.eta_scaled_by_density else 1.0
-        return self.eta[projection.target - 1] * scale
+        return self.eta[projection.target - 1] * scale * projection.eta_scale
 
     def label(self, area) -> str:
         """Brian2-safe name of ``area`` (an index, 0 = input, or a name)."""

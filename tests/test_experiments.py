@@ -113,3 +113,23 @@ def test_experiment_smoke(name, tmp_path):
     assert summary["simulated_time_s"] > 0
     for when in ("start", "end"):
         assert all(v is None or -1 <= v <= 1 for v in summary["bp_cosine"][when].values())
+
+
+def test_visual_cortex_neuron_level_wires_from_the_table(tmp_path):
+    """Neuron-level spiking mode, 2 neurons per unit: each projection's synapse count in summary.json is
+    its density times its neuron pairs within 4 binomial standard deviations (exact at density 1)."""
+    out = tmp_path / "visual-cortex"
+    args = ["run", "visual-cortex", "--out", str(out), "--target", "numpy", "--seed", "3", "--mode", "spiking"]
+    for item in COMMON:
+        args += ["--set", item]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mode"] == "spiking" and summary["connectivity"] == "density"
+    neurons = dict(zip(["input", *summary["areas"]], [2 * n for n in [4, *summary["sizes"]]]))
+    counts = summary["synapses_per_projection"]
+    assert len(counts) == len(summary["projections"])
+    for source, target, density in summary["projections"]:
+        pairs = neurons[source] * neurons[target]
+        sd = math.sqrt(pairs * density * (1 - density))
+        assert abs(counts[f"{source}->{target}"] - density * pairs) <= 4 * sd, (source, target)
+    assert counts["input->V1"] == 8 * 16 and counts["V1->V4"] < 16 * 12

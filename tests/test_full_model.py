@@ -9,6 +9,7 @@ import pytest
 
 from brian_errorcircuits import CircuitSpec, ErrorCircuit, Heterogeneity, Recording, cosine
 from brian_errorcircuits.arrays import CircuitArrays, partner_matrix
+from brian_errorcircuits.populations import neuron_level
 from brian_errorcircuits.reference import RateReference, backprop_deltas
 from brian_errorcircuits.spec import Projection, SpecError
 from reference_checks import assert_matches_reference
@@ -155,3 +156,34 @@ def test_fewer_error_neurons_carry_their_partners_backprop_deltas():
     assert circuit.error_alignment(result, "probe")[1] >= 0.999
     deltas = backprop_deltas(spec, circuit.weights, x, y)
     assert cosine(result.err_avg[1], deltas[1][:, :4]) >= 0.999
+
+
+@pytest.mark.parametrize("feedback", ["backprop", "feedback_alignment"])
+def test_sparse_neuron_level_rate_mode_matches_numpy_reference(feedback):
+    """Wiring drawn from the densities (2 neurons per unit, projections of density 0.6, 0.5 and a
+    skip one of 0.4; feedback alignment's top-down projections sparse too): Brian2 connects only
+    the masks' pairs and the reference masks its updates, so voltages and learned weights agree to
+    1e-6 of their largest magnitude (as the dense test); absent synapses read back exactly 0 after
+    a learning run and after a second one, and the per-presentation weight samples do too."""
+    units = CircuitSpec(layers=(3, 4, 3, 2), mode="rate", feedback=feedback, eta=(3 * b2.Hz,) * 3, dt=0.1 * b2.ms,
+                        seed=4, target="numpy", lateral_noise=0.2,
+                        projections=(Projection(0, 1, 0.6), Projection(1, 2, 0.5), Projection(2, 3),
+                                     Projection(1, 3, 0.4)))
+    spec, arrays = neuron_level(units, 2, connectivity="density")
+    masks = arrays.connectivity + (arrays.feedback_connectivity if feedback == "feedback_alignment" else [])
+    assert sum(mask is not None and not mask.all() for mask in masks) == (5 if feedback == "feedback_alignment" else 3)
+    circuit = ErrorCircuit.from_arrays(spec, arrays)
+    x, y = task(5, spec)
+    timing = dict(duration=20 * b2.ms, settle=5 * b2.ms)
+    schedule = circuit.block(x[:4], y[:4], learning=True, **timing) + circuit.block(x[4:], y[4:], **timing)
+    reference = RateReference(spec, circuit.arrays)
+    result = circuit.run(schedule, Recording(variables=("u_P", "u_E"), weights=True, dt=spec.dt))
+    expected = reference.run(schedule)
+    assert_matches_reference(spec, result, expected, reference)
+    again = circuit.run(schedule)
+    for mask, W, samples, W_again in zip(arrays.connectivity, result.weights_after, result.states["weights"],
+                                         again.weights_after):
+        if mask is not None:
+            assert np.all(W[~mask] == 0) and np.all(samples[:, ~mask] == 0) and np.all(W_again[~mask] == 0)
+            assert np.all(W[mask] != 0)
+        np.testing.assert_array_equal(samples[-1], W)  # the last sample (step before the end) read back as W

@@ -208,6 +208,19 @@ def test_a_loaded_circuit_holds_every_value_and_evaluates_identically_numpy(tmp_
     assert np.ptp(expected) > 0
 
 
+def test_a_sparse_neuron_level_circuit_keeps_its_wiring_through_save_and_load(tmp_path):
+    from brian_errorcircuits.populations import neuron_level
+
+    spec, arrays = neuron_level(tiny_spec(), 3, connectivity=("in_degree", 4))
+    circuit = ErrorCircuit.from_arrays(spec, arrays)
+    circuit.save(tmp_path / "sparse.npz")
+    loaded = ErrorCircuit.load(tmp_path / "sparse.npz")
+    for saved, mask in zip(loaded.arrays.connectivity, circuit.arrays.connectivity):
+        np.testing.assert_array_equal(saved, mask)
+        assert saved.sum(axis=1).tolist() == [4] * len(saved)  # every neuron its 4 partners
+    assert [p.eta_scale for p in loaded.spec.projections] == [p.eta_scale for p in spec.projections] != [1.0, 1.0]
+
+
 @pytest.mark.standalone
 def test_a_loaded_circuit_evaluates_identically_cpp_standalone(tmp_path):
     spec = tiny_spec(mode="sampled", target="cpp_standalone").replace(neuron=dict(n_rep=3, n_err=3))

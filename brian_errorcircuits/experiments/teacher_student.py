@@ -66,11 +66,12 @@ def make_spec(params: dict, frozen_hidden: bool = False) -> CircuitSpec:
     )
 
 
-def make_circuit(params: dict, spec: CircuitSpec, build_dir=None) -> ErrorCircuit:
+def make_circuit(params: dict, spec: CircuitSpec, build_dir=None, connectivity="dense") -> ErrorCircuit:
     """The circuit of the unit-level ``spec``: in neuron-level ``spiking`` mode every unit
-    becomes ``neurons_per_unit`` neurons with tied weights (:func:`~brian_errorcircuits.populations.neuron_level`)."""
+    becomes ``neurons_per_unit`` neurons with tied weights, wired as ``connectivity`` says
+    (:func:`~brian_errorcircuits.populations.neuron_level`)."""
     if spec.mode == "spiking":
-        spec, arrays = neuron_level(spec, params["neurons_per_unit"])
+        spec, arrays = neuron_level(spec, params["neurons_per_unit"], connectivity=connectivity)
         return ErrorCircuit.from_arrays(spec, arrays, build_dir)
     return ErrorCircuit(spec, build_dir=build_dir)
 
@@ -80,8 +81,9 @@ def neurons_per_unit(params: dict) -> int:
     return params["neurons_per_unit"] if params["mode"] == "spiking" else 1
 
 
-def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None, spec=None, save: bool = False):
-    """Train one student (``spec``, or the layered one of ``params``).
+def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None, spec=None, save: bool = False,
+                  connectivity="dense"):
+    """Train one student (``spec``, or the layered one of ``params``; neuron-level wiring ``connectivity``).
 
     Kept: spikes of the probes, and weights once per presentation (for
     :func:`~brian_errorcircuits.analysis.training_angles`).  Error signals are
@@ -91,7 +93,8 @@ def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None,
     """
     spec = spec if spec is not None else make_spec(params, frozen_hidden)
     standalone = out_dir is not None and params["target"] == "cpp_standalone"
-    circuit = make_circuit(params, spec, build_dir=str(out_dir / "build") if standalone else None)
+    circuit = make_circuit(params, spec, build_dir=str(out_dir / "build") if standalone else None,
+                           connectivity=connectivity)
     recording = Recording(spikes=params["mode"] in SPIKING_MODES, spike_segments=("probe-start", "probe-end"),
                           weights=True, dt=params["duration_ms"] * b2.ms)
     training = circuit.train(

@@ -10,6 +10,12 @@ error neurons aligned with exact backprop through the same skip projections
 (cosine near 1 on the untrained network).  TEpd has no bottom-up projection
 to any higher area in the table, so no error reaches it: its alignment is
 reported as None and it is left out of the verdict.
+
+In neuron-level ``spiking`` mode every unit is ``neurons_per_unit`` neurons
+and the table's densities also set the wiring (``connectivity='density'``:
+each neuron pair of a projection connected with its density as probability,
+weights and learning rates normalised by fan-in; ``'dense'``: all-to-all).
+``synapses_per_projection`` reports the synapses each projection got.
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from .. import CircuitSpec, NeuronParams
 from ..connectome import load_table
 from ..tasks.teacher_student import make_teacher_student
 from .base import SAVING, SPIKING_TRAINING
-from .teacher_student import figures, print_summary, train_student
+from .teacher_student import figures, make_circuit, print_summary, train_student
 
 QUESTION = "Do error neurons carry backprop errors through the 7-area visual hierarchy, skip connections included?"
 
@@ -41,6 +47,7 @@ DEFAULTS = {
     "n_test": 50,
     "n_probe": 20,
     "neurons_per_unit": 40,
+    "connectivity": "density",  # neuron-level spiking mode: 'density' (table densities as probabilities) or 'dense'
     "raster_presentations": 2,
 }
 
@@ -64,7 +71,10 @@ def run(params: dict, out_dir) -> dict:
     print(f"  areas {', '.join(spec.area_names)}; {len(wiring)} bottom-up projections "
           f"({sum(p.source > 0 and p.target - p.source > 1 for p in spec.projections)} skipping areas)",
           flush=True)
-    student = train_student(params, data, out_dir=out_dir, spec=spec, save=True)
+    synapses = dict(zip((f"{spec.label(p.source)}->{spec.label(p.target)}" for p in spec.projections),
+                        make_circuit(params, spec, connectivity=params["connectivity"]).arrays.synapse_counts()))
+    print("  synapses per projection: " + ", ".join(f"{name} {count}" for name, count in synapses.items()), flush=True)
+    student = train_student(params, data, out_dir=out_dir, spec=spec, save=True, connectivity=params["connectivity"])
     alignment = student.alignment_by_name()
     receiving = {spec.area_names[p.source - 1] for p in spec.projections if p.source > 0}
     for when in alignment:
@@ -75,6 +85,8 @@ def run(params: dict, out_dir) -> dict:
         "areas": list(spec.area_names),
         "sizes": list(params["sizes"]),
         "projections": [[spec.label(s), spec.label(t), d] for s, t, d in wiring],
+        "connectivity": params["connectivity"] if params["mode"] == "spiking" else "dense (unit pairs)",
+        "synapses_per_projection": synapses,
         "n_train": params["n_train"],
         "initial_test_mse": student.test_mse[0],
         "final_test_mse": student.test_mse[-1],
