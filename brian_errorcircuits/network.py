@@ -241,6 +241,7 @@ def build_network(
             {"w": W, **({"feedback_noise": xi} if noisy else {})}, f"{label(pr.source)}_to_{label(pr.target)}",
             {**namespace, "out_step": transmission[1]} if transmission else namespace, ORDER_PLASTICITY,
             mask=mask, on_pre=eq.EVENT_TRANSMISSION.format(source=label(pr.source)) if transmission else None,
+            sums_into_source=sends_error,
         )
         syn.eta = spec.projection_eta(pr)
         if not transmission:
@@ -383,14 +384,24 @@ def _event_transmission(spec: CircuitSpec, source: int) -> tuple:
     return ("tau_syn", float(act.rate_span / (p.rate_max * p.tau_syn)))
 
 
-def _connected(source, target, model, values: dict, name, namespace, order, mask=None, on_pre=None):
+def _connected(source, target, model, values: dict, name, namespace, order, mask=None, on_pre=None,
+               sums_into_source: bool = False):
     """Synapses from ``source`` to ``target`` where ``mask`` (default: everywhere) is set; each
     variable in ``values`` is set from its matrix of shape (target.N, source.N); ``on_pre``:
-    what a presynaptic spike does."""
+    what a presynaptic spike does.
+
+    Synapses are stored by source neuron, then target, so that a sum into the
+    targets adds to a different neuron at each synapse.  ``sums_into_source`` (a
+    summed variable into the source neurons, e.g. errors sent down) stores them by
+    diagonal instead, (target - source) mod target.N, then source: consecutive
+    synapses share neither neuron, so no sum waits for its previous addition to the
+    same neuron (with one source's synapses in a row, that sum ran about 2.5x slower).
+    """
     mask = np.ones((target.N, source.N), bool) if mask is None else mask
     post, pre = np.nonzero(mask)  # row = target, column = source
-    order_by_pre = np.lexsort((post, pre))  # synapses ordered by source, then target
-    pre, post = pre[order_by_pre], post[order_by_pre]
+    first = (post - pre) % target.N if sums_into_source else pre
+    storage_order = np.lexsort((post, pre, first))
+    pre, post = pre[storage_order], post[storage_order]
     syn = b2.Synapses(source, target, model, on_pre=on_pre, method="euler", name=name, namespace=namespace,
                       order=order)
     syn.connect(i=pre, j=post)

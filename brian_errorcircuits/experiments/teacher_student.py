@@ -162,8 +162,16 @@ def run(params: dict, out_dir) -> dict:
     return summary
 
 
+def mode_description(params: dict) -> str:
+    """The mode a figure was produced in, for its title (e.g. 'spiking, 20 neurons per unit')."""
+    per_unit = {"spiking": "neurons per unit", "sampled": "generators per neuron"}.get(params["mode"])
+    return f"{params['mode']}, {params['neurons_per_unit']} {per_unit}" if per_unit else params["mode"]
+
+
 def figures(params, student, curves, out_dir, title):
-    """Learning curve and rasters of the probe presentations before and after training."""
+    """Learning curve and rasters of the probe presentations before and after training; every
+    title names the mode."""
+    title = f"{title} ({mode_description(params)})"
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     learning_curves(curves, ax=ax)
@@ -178,7 +186,7 @@ def figures(params, student, curves, out_dir, title):
         window = (first * duration, (first + params["raster_presentations"]) * duration)
         fig = circuit_rasters(student.run.spikes, student.run.spec.area_names, window=window,
                               title=f"{'before' if when == 'start' else 'after'} training "
-                                    f"(targets on, plasticity off)")
+                                    f"(targets on, plasticity off; {mode_description(params)})")
         save_figure(fig, out_dir / f"raster_{when}.png")
 
 
