@@ -72,6 +72,7 @@ CONDITIONS = ("heterogeneity_off", "heterogeneity_on")
 
 
 def run(params: dict, out_dir) -> dict:
+    """Both conditions, their statistics per population (the summary) and ``spike_statistics.png``."""
     start = time.perf_counter()
     m = params["neurons_per_unit"]
     data = make_teacher_student(tuple(params["layers"]), params["n_patterns"], 1, 1, seed=params["seed"])
@@ -105,7 +106,7 @@ def versions() -> dict:
     return {**provenance(), "neo_version": neo.__version__, "elephant_version": elephant.__version__}
 
 
-def circuit_spec(params: dict, heterogeneous: bool) -> tuple:
+def neuron_level_circuit(params: dict, heterogeneous: bool) -> tuple:
     """(spec, arrays) of the neuron-level spiking student, plasticity off; with ``heterogeneous``
     every neuron draws its own slope and offset of phi from the ``*_spread_*`` parameters."""
     spreads = params if heterogeneous else dict.fromkeys(
@@ -122,7 +123,7 @@ def circuit_spec(params: dict, heterogeneous: bool) -> tuple:
 
 def simulate(params: dict, inputs, targets, heterogeneous: bool):
     """Spikes of every population while each input pattern is held for ``duration_ms``, as a neo.Block."""
-    spec, arrays = circuit_spec(params, heterogeneous)
+    spec, arrays = neuron_level_circuit(params, heterogeneous)
     circuit = ErrorCircuit.from_arrays(spec, arrays)
     schedule = circuit.block(inputs, targets if params["targets"] else None,
                              duration=params["duration_ms"] * b2.ms, settle=params["settle_ms"] * b2.ms)
@@ -243,7 +244,7 @@ def figure(blocks: dict, tables: dict, params: dict, out_dir) -> None:
     """Rasters of the first ``raster_units`` hidden units' neurons (representation and error), heterogeneity
     off and on side by side, and histograms of the within-unit spread ratio and the ISI CV."""
     m, window = params["neurons_per_unit"], window_s(params)
-    hidden = circuit_spec(params, False)[0].area_names[0]
+    hidden = neuron_level_circuit(params, False)[0].area_names[0]
     plt = pyplot()
     fig, axes = plt.subplots(3, 2, figsize=(10, 10))
     shown = (params["settle_ms"] * 1e-3, (params["settle_ms"] + params["raster_ms"]) * 1e-3)
