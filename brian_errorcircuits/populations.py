@@ -8,7 +8,10 @@ every neuron pair of a unit pair (u, v) starts with the weight W_uv / m and
 learns with eta / m, so the m synapses a neuron receives from unit v sum to
 W_uv and their summed change to the unit-level change.  Lateral matrices
 couple each error neuron with the representation neuron of the same unit and
-the same position in it (M kron I_m).  Per-neuron values are repeated.
+the same position in it (M kron I_m).  Per-neuron values (slope and offset
+of phi, initial voltage) are repeated, or with ``draw_per_neuron`` drawn
+for every neuron from the spec's spreads, so that the neurons of one unit
+differ (heterogeneity within units).
 
 With these tied values the population circuit's rate mode *is* the unit-level
 rate network (every neuron of a unit follows the same trajectory), so the
@@ -34,9 +37,9 @@ normalised like the forward ones.
 """
 from __future__ import annotations
 
-import numpy as np
-
 import dataclasses
+
+import numpy as np
 
 from .arrays import CircuitArrays, on_synapses
 from .connectivity import draw_wiring
@@ -47,7 +50,7 @@ WIRING_STREAM = 2
 
 
 def neuron_level(spec: CircuitSpec, neurons_per_unit: int, arrays: CircuitArrays | None = None,
-                 connectivity="dense", **changes) -> tuple:
+                 connectivity="dense", draw_per_neuron: bool = False, **changes) -> tuple:
     """(spec, arrays) of ``spec``'s circuit with ``neurons_per_unit`` neurons per unit.
 
     ``arrays``: the unit-level values (default: drawn from ``spec``);
@@ -57,6 +60,10 @@ def neuron_level(spec: CircuitSpec, neurons_per_unit: int, arrays: CircuitArrays
     bottom-up projections and, with feedback alignment, the top-down ones;
     ``changes``: CircuitSpec fields changed first, at the unit level (e.g.
     ``mode='spiking'``; an ``eta`` given here is divided by m like the others).
+    ``draw_per_neuron``: draw every neuron's slope, offset and initial voltage
+    from the spec's ``heterogeneity_rep`` / ``heterogeneity_err`` /
+    ``initial_voltage_spread`` (seeded by ``spec.seed``) instead of repeating
+    the unit's values; the circuit then is no longer its unit-level twin.
     The result's ``input_units`` / ``output_units`` are the unit-level sizes, so
     tasks written for ``spec`` run on it unchanged.
     """
@@ -81,13 +88,17 @@ def neuron_level(spec: CircuitSpec, neurons_per_unit: int, arrays: CircuitArrays
         projections=tuple(dataclasses.replace(p, eta_scale=p.eta_scale / q)
                           for p, (_, q) in zip(spec.projections, forward)),
     )
+    if draw_per_neuron:
+        neurons = CircuitArrays.neuron_values(population)
+    else:
+        neurons = [None] + [{kind: {name: np.repeat(v, m) for name, v in values.items()}
+                             for kind, values in area.items()} for area in units.neurons[1:]]
     tied = CircuitArrays(
         weights=[_tied(W, m, wiring) for W, wiring in zip(units.weights, forward)],
         feedback_weights=[_tied(B, m, wiring) for B, wiring in zip(units.feedback_weights, feedback)],
         feedback_noise=[_tied(X, m, wiring) for X, wiring in zip(units.feedback_noise, forward)],
         lateral=[None] + [{name: np.kron(M, np.eye(m)) for name, M in area.items()} for area in units.lateral[1:]],
-        neurons=[None] + [{kind: {name: np.repeat(v, m) for name, v in values.items()}
-                           for kind, values in area.items()} for area in units.neurons[1:]],
+        neurons=neurons,
         connectivity=[mask for mask, _ in forward],
         feedback_connectivity=[mask for mask, _ in feedback],
     )

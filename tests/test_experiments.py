@@ -30,6 +30,7 @@ TINY = {
     "dms": ["epochs=1", "n_train=4", "n_test=4", "duration_ms=20", "settle_ms=5", "neurons_per_unit=2",
             "fixation=1", "delays=1", "tau_input_ms=30", "trace_dt_ms=1"],
     "mean-field": ["population_sizes=1,2", "n_presentations=2", "duration_ms=20", "settle_ms=5"],
+    "spike-statistics": ["neurons_per_unit=2", "n_patterns=1", "duration_ms=60", "settle_ms=10", "raster_ms=50"],
 }
 REQUIRED = {
     "teacher-student": {"mode", "layers", "n_train", "initial_test_mse", "final_test_mse", "bp_cosine",
@@ -45,6 +46,7 @@ REQUIRED = {
                 "seed", "mode", "layers", "ann_test_accuracy", "frozen_hidden_ann_test_accuracy"},
     "dms": {"test_mse", "test_accuracy", "final_test_mse", "final_test_accuracy", "wall_time_s", "seed", "mode"},
     "mean-field": {"layers", "sizes", "rate_twin_hidden_error_cosine_with_backprop", "wall_time_s", "seed"},
+    "spike-statistics": {"parameters", "versions", "heterogeneity_off", "heterogeneity_on", "wall_time_s", "seed"},
 }
 #: experiments that keep their trained circuit as circuit.npz
 SAVES_CIRCUIT = {"teacher-student", "visual-cortex", "yinyang"}
@@ -57,6 +59,7 @@ FIGURES = {
     "cartpole": ("failures.png", "trajectories.png", "raster_control.png"),
     "dms": ("learning_curve.png", "rate_traces.png", "raster.png"),
     "mean-field": ("mean_field.png",),
+    "spike-statistics": ("spike_statistics.png",),
 }
 
 
@@ -103,6 +106,13 @@ def test_experiment_smoke(name, tmp_path):
         assert [row["neurons_per_unit"] for row in summary["sizes"]] == [1, 2]
         assert all(0 < row["relative_error_output"] < 10 for row in summary["sizes"])
         assert summary["sizes"][1]["plastic_synapses"] == 4 * summary["sizes"][0]["plastic_synapses"]
+        return
+    if name == "spike-statistics":  # every population in both conditions; 4 input units x 2 neurons x 1 pattern
+        assert abs(summary["window_s"] - 0.05) < 1e-12
+        for condition in ("heterogeneity_off", "heterogeneity_on"):
+            populations = summary[condition]["populations"]
+            assert {"input", "area1 representation", "area2 error +"} <= set(populations)
+            assert populations["input"]["rate_hz"]["count"] == 8
         return
     if name == "depth-scaling":
         for by_depth in summary["test_mse"].values():

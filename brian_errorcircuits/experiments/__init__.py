@@ -18,6 +18,7 @@ EXPERIMENTS = {
     "yinyang": "brian_errorcircuits.experiments.yinyang",
     "dms": "brian_errorcircuits.experiments.dms",
     "mean-field": "brian_errorcircuits.experiments.mean_field",
+    "spike-statistics": "brian_errorcircuits.experiments.spike_statistics",
 }
 
 
