@@ -95,6 +95,7 @@ def model_params(params: dict, model: str, seed: int) -> dict:
         epochs=params["spiking_epochs" if spiking else "rate_epochs"],
         eta_hz=params["spiking_eta_hz" if spiking else "rate_eta_hz"], duration_ms=duration,
         settle_ms=duration / 4, target=params["target"] if spiking else params["rate_target"],
+        lr_decay=0.0,  # constant learning rates
     )
 
 

@@ -43,6 +43,7 @@ DEFAULTS = {
     "feedback": "backprop",
     "seed": 1,
     "epochs": 10,
+    "lr_decay": 0.0,  # learning rate of epoch e: eta_hz / (1 + lr_decay (e - 1))
     "n_train": 100,
     "n_test": 50,
     "n_probe": 20,
