@@ -42,6 +42,10 @@ def test_standalone_equals_cython(mode, tmp_path):
         np.testing.assert_array_equal(cython.spikes[key]["i"], standalone.spikes[key]["i"])
     for before, after in zip(standalone.weights_before, standalone.weights_after):
         assert np.abs(after - before).max() > 0, "plasticity acted in standalone"
+    # the binary flushes subnormal numbers to zero (linked with -ffast-math): decayed traces cost nothing
+    link_flags = [line for line in (tmp_path / f"cpp_standalone-{mode}" / "makefile").read_text().splitlines()
+                  if line.startswith("LFLAGS")]
+    assert "-ffast-math" in link_flags[0].split()
 
 
 def test_own_build_folder_is_reused_and_removed_with_the_circuit():
