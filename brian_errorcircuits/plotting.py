@@ -5,6 +5,9 @@ backend by itself, so the helpers work on headless machines too.
 """
 from __future__ import annotations
 
+import contextvars
+from contextlib import contextmanager
+
 import numpy as np
 
 from .files import atomic_path
@@ -21,9 +24,26 @@ def pyplot():
     return plt
 
 
+#: A line that :func:`save_figure` writes into the corner of every figure (see :func:`footnote`).
+_FOOTNOTE = contextvars.ContextVar("figure_footnote", default=None)
+
+
+@contextmanager
+def footnote(text: str):
+    """Stamp ``text`` (e.g. the mode that produced them) on every figure saved inside this block."""
+    token = _FOOTNOTE.set(text)
+    try:
+        yield
+    finally:
+        _FOOTNOTE.reset(token)
+
+
 def save_figure(fig, path, dpi=120) -> None:
-    """Lay out ``fig``, write it to ``path`` atomically and close it (experiments make many figures)."""
+    """Lay out ``fig``, write it to ``path`` atomically and close it (experiments make many figures);
+    inside :func:`footnote` the figure carries that line in its lower right corner."""
     fig.tight_layout()
+    if _FOOTNOTE.get():
+        fig.text(0.995, 0.003, _FOOTNOTE.get(), ha="right", va="bottom", fontsize=6, color="0.4")
     with atomic_path(path) as temporary:
         fig.savefig(temporary, dpi=dpi)
     pyplot().close(fig)

@@ -223,3 +223,16 @@ def test_depth_scaling_refuses_a_series_it_cannot_finish_before_its_first_run(tm
     with pytest.raises(SpecError, match=message):
         depth_scaling.run(base.parameters(depth_scaling.DEFAULTS, overrides), tmp_path)
     assert calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_figures_saved_inside_footnote_carry_it_and_others_do_not(tmp_path):
+    """Experiments stamp every figure with the mode that produced it (``plotting.footnote``)."""
+    from brian_errorcircuits.plotting import footnote, pyplot, save_figure
+
+    plt = pyplot()
+    stamped, plain = plt.figure(), plt.figure()
+    with footnote("teacher-student, spiking, 20 neurons per unit, seed 0"):
+        save_figure(stamped, tmp_path / "stamped.png")
+    save_figure(plain, tmp_path / "plain.png")
+    assert [text.get_text() for text in stamped.texts] == ["teacher-student, spiking, 20 neurons per unit, seed 0"]
+    assert plain.texts == [] and (tmp_path / "stamped.png").stat().st_size > 0

@@ -295,6 +295,15 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="show the traceback of a parameter or table error instead of one line")
 
 
+def mode_description(params: dict) -> str:
+    """The mode an experiment ran in, for figures (e.g. 'spiking, 20 neurons per unit')."""
+    mode = params.get("mode")
+    per_unit = {"spiking": "neurons per unit", "sampled": "generators per neuron"}.get(mode)
+    if per_unit and "neurons_per_unit" in params:
+        return f"{mode}, {params['neurons_per_unit']} {per_unit}"
+    return mode or "modes as labelled"
+
+
 def run(name: str, module, args) -> dict:
     """Run experiment ``module`` with parsed ``args``: params.json, summary.json, figures.
 
@@ -310,7 +319,8 @@ def run(name: str, module, args) -> dict:
         write_json(out / "params.json", {**params, **provenance()})
         print(f"{name}: {module.QUESTION}\n  output: {out}", flush=True)
         start = time.perf_counter()
-        summary = module.run(params, out)
+        with footnote(f"{name}, {mode_description(params)}, seed {params.get('seed', '-')}"):
+            summary = module.run(params, out)
         summary.setdefault("wall_time_s", time.perf_counter() - start)
         write_json(out / "summary.json", summary)
     print(f"  summary: {out / 'summary.json'}", flush=True)

@@ -24,8 +24,8 @@ from ..analysis import angle_medians, training_angles, weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
-from .base import (FULL_MODEL, SAVING, SPIKING_TRAINING, full_model_fields, lr_factor, presentation_timing,
-                   save_trained)
+from .base import (FULL_MODEL, SAVING, SPIKING_TRAINING, full_model_fields, lr_factor, mode_description,
+                   presentation_timing, save_trained)
 
 QUESTION = "Can a spiking error-neuron circuit learn a tanh teacher by assigning credit to its hidden area?"
 
@@ -160,12 +160,6 @@ def run(params: dict, out_dir) -> dict:
     figures(params, student, curves, out_dir, f"teacher-student {'-'.join(map(str, params['layers']))}")
     print_summary(summary)
     return summary
-
-
-def mode_description(params: dict) -> str:
-    """The mode a figure was produced in, for its title (e.g. 'spiking, 20 neurons per unit')."""
-    per_unit = {"spiking": "neurons per unit", "sampled": "generators per neuron"}.get(params["mode"])
-    return f"{params['mode']}, {params['neurons_per_unit']} {per_unit}" if per_unit else params["mode"]
 
 
 def figures(params, student, curves, out_dir, title):
