@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..files import atomic_path, provenance, write_json
+from ..plotting import footnote
 from ..spec import MODES, SpecError
 
 #: Defaults every spiking training experiment shares: learning rate, timing, error-neuron gain.
