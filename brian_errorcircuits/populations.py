@@ -38,15 +38,23 @@ normalised like the forward ones.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 
 from .arrays import CircuitArrays, on_synapses
 from .connectivity import draw_wiring
-from .spec import CircuitSpec, SpecError, is_count
+from .spec import CircuitSpec, DeadEndWarning, SpecError, is_count
 
 #: seed stream of the wiring: default_rng([spec.seed, WIRING_STREAM]) (weights use seed, laterals [seed, 1])
 WIRING_STREAM = 2
+
+
+def _validated(spec: CircuitSpec) -> CircuitSpec:
+    """``spec.validate()`` without its DeadEndWarning: the circuit built from the result warns once."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeadEndWarning)
+        return spec.validate()
 
 
 def neuron_level(spec: CircuitSpec, neurons_per_unit: int, arrays: CircuitArrays | None = None,
@@ -67,7 +75,7 @@ def neuron_level(spec: CircuitSpec, neurons_per_unit: int, arrays: CircuitArrays
     The result's ``input_units`` / ``output_units`` are the unit-level sizes, so
     tasks written for ``spec`` run on it unchanged.
     """
-    spec = spec.replace(**changes).validate()
+    spec = _validated(spec.replace(**changes))
     m = neurons_per_unit
     if not is_count(m):
         raise SpecError(f"neurons_per_unit={m!r} must be a whole number >= 1")
@@ -102,7 +110,7 @@ def neuron_level(spec: CircuitSpec, neurons_per_unit: int, arrays: CircuitArrays
         connectivity=[mask for mask, _ in forward],
         feedback_connectivity=[mask for mask, _ in feedback],
     )
-    return population.validate(), tied
+    return _validated(population), tied
 
 
 def _tied(matrix: np.ndarray, m: int, wiring: tuple) -> np.ndarray:

@@ -9,6 +9,12 @@ network the hidden error neurons' presentation-averaged signals point along
 the exact backprop deltas (cosine near 1), and the agreement falls as
 training shrinks the errors toward the spike-noise floor.
 
+Default: the neuron-level ``spiking`` mode, 20 neurons per unit (24 000
+plastic synapses, each its own weight), the learning rate of epoch e
+``eta_hz / (1 + lr_decay (e - 1))`` with ``lr_decay`` 0.25: a constant rate
+leaves the final weights jittering with the spike noise the last updates carry.
+``--mode sampled`` runs the population-sampled mode, ``--mode rate`` the rate network.
+
 Reported MSE: mean over test samples and outputs of the squared error.
 """
 from __future__ import annotations
@@ -34,15 +40,15 @@ DEFAULTS = {
     **FULL_MODEL,
     **SAVING,
     "layers": (4, 10, 2),
-    "mode": "sampled",
+    "mode": "spiking",
     "target": "cpp_standalone",
     "seed": 0,
     "epochs": 10,
-    "lr_decay": 0.0,  # learning rate of epoch e: eta_hz / (1 + lr_decay (e - 1))
+    "lr_decay": 0.25,  # learning rate of epoch e: eta_hz / (1 + lr_decay (e - 1))
     "n_train": 100,
     "n_test": 100,
     "n_probe": 20,
-    "neurons_per_unit": 50,
+    "neurons_per_unit": 20,
     "feedback": "backprop",
     "frozen_twin": True,
     "ann_lr": 0.3,

@@ -38,16 +38,16 @@ DEFAULTS = {
     "table": "macaque_visual_7areas",
     "sizes": (8, 8, 6, 6, 6, 4, 2),
     "n_input": 4,
-    "mode": "sampled",
+    "mode": "spiking",
     "target": "cpp_standalone",
     "feedback": "backprop",
     "seed": 1,
     "epochs": 10,
-    "lr_decay": 0.0,  # learning rate of epoch e: eta_hz / (1 + lr_decay (e - 1))
+    "lr_decay": 0.25,  # learning rate of epoch e: eta_hz / (1 + lr_decay (e - 1))
     "n_train": 100,
     "n_test": 50,
     "n_probe": 20,
-    "neurons_per_unit": 40,
+    "neurons_per_unit": 10,
     "connectivity": "density",  # neuron-level spiking mode: 'density' (table densities as probabilities) or 'dense'
     "raster_presentations": 2,
 }
