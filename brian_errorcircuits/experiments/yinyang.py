@@ -307,7 +307,7 @@ def figures(params, result, data, predicted, curves, references, out_dir):
         return
     duration = float(result.schedule.duration / b2.second)
     first = result.schedule.indices("raster")[0]
-    window = (first * duration, (first + params["raster_presentations"]) * duration)
-    fig = circuit_rasters(result.spikes, result.spec.area_names, window=window,
+    shown = np.arange(first, first + params["raster_presentations"] + 1) * duration
+    fig = circuit_rasters(result.spikes, result.spec.area_names, window=(shown[0], shown[-1]), onsets=shown[:-1],
                           title="trained network, test samples with targets on (plasticity off)")
     save_figure(fig, out_dir / "raster.png")
