@@ -77,14 +77,19 @@ def error_raster(times, indices, signs, ax=None, markersize=1.5):
     return ax
 
 
-def learning_curves(curves: dict, ax=None, ylabel="test MSE"):
-    """One line per entry of ``curves`` (name -> values per epoch, epoch 0 = untrained)."""
+def learning_curves(curves: dict, ax=None, ylabel="test MSE", x=None, xlabel="epoch"):
+    """One line per entry of ``curves`` (name -> values per epoch, epoch 0 = untrained).
+
+    ``x`` (name -> x values, for curves measured on different schedules, e.g.
+    training presentations seen) places the points; without it they sit at their epoch.
+    """
     if ax is None:
         ax = pyplot().gca()
     for name, values in curves.items():
-        ax.plot(np.arange(len(values)), values, marker="o", label=name)
+        where = np.arange(len(values)) if x is None or name not in x else np.asarray(x[name])
+        ax.plot(where, values, marker="o", label=name)
     ax.set_yscale("log")
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend()
     return ax

@@ -282,11 +282,22 @@ def run(params: dict, out_dir) -> dict:
 def figures(params, result, data, predicted, curves, references, out_dir):
     """Accuracy per epoch, the test set coloured by predicted class, rasters of a few presentations."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    learning_curves({f"{params['mode']}, {name}": curve for name, curve in curves.items()}
-                    | references, ax=ax, ylabel="accuracy")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    circuit = {f"{params['mode']} circuit, {'train subset' if name == 'train' else name}": curve
+               for name, curve in curves.items()}
+    # the circuit and the ANNs train for different numbers of epochs over the same n_train samples:
+    # points at the training presentations each had seen, on one axis
+    seen = {name: len(data.x_train) * np.arange(len(curve)) for name, curve in (circuit | references).items()}
+    learning_curves(circuit | references, ax=ax, ylabel="accuracy", x=seen,
+                    xlabel=f"training presentations seen ({len(data.x_train)} per epoch)")
+    for line, style in zip(ax.lines[len(circuit):], (("--", "s"), (":", "^"))):  # the ANNs apart, also when equal
+        line.set_linestyle(style[0])
+        line.set_marker(style[1])
+        line.set_fillstyle("none")
     ax.set_yscale("linear")
-    ax.set_title(f"Yin-Yang {'-'.join(map(str, params['layers']))}")
+    ax.legend(fontsize=7)
+    ax.set_title(f"Yin-Yang {'-'.join(map(str, params['layers']))}: circuit {params['epochs']} epochs, "
+                 f"ANNs {params['ann_epochs']}", fontsize=9)
     save_figure(fig, out_dir / "accuracy.png")
 
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
