@@ -42,6 +42,7 @@ from ..analysis import to_neo
 from ..files import provenance
 from ..plotting import error_raster, pyplot, raster, raster_legend_handles, save_figure
 from ..populations import neuron_level
+from ..progress import bar
 from ..spec import Heterogeneity
 from ..tasks.teacher_student import make_teacher_student
 
@@ -78,7 +79,7 @@ def run(params: dict, out_dir) -> dict:
     data = make_teacher_student(tuple(params["layers"]), params["n_patterns"], 1, 1, seed=params["seed"])
     summary = {"seed": params["seed"], "parameters": dict(params), "window_s": window_s(params), "versions": versions()}
     blocks, tables = {}, {}
-    for condition in CONDITIONS:
+    for condition in bar(CONDITIONS, desc="conditions", unit="condition"):
         print(f"  {condition.replace('_', ' ')}", flush=True)
         run_start = time.perf_counter()
         blocks[condition] = simulate(params, data.x_train, data.y_train, heterogeneous=condition.endswith("on"))

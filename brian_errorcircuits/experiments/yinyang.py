@@ -114,6 +114,7 @@ from .. import ErrorCircuit, Recording
 from ..analysis import decoded_rates
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
+from ..progress import bar
 from ..tasks.yinyang import CLASS_NAMES, YinYangData, yinyang_sets
 from .base import FULL_MODEL, SAVING, SPIKING_TRAINING, lr_factor, presentation_timing, save_trained
 from .teacher_student import make_spec
@@ -209,7 +210,8 @@ def train_ann(params, spec, weights, data, frozen_hidden: bool = False) -> list:
     ann = BackpropANN(spec, weights, params["ann_lr"], frozen_hidden=frozen_hidden)
     y_train, y_test = one_hot_targets(data.y_train, params), one_hot_targets(data.y_test, params)
     curve = [accuracy(ann.predict(data.x_test), data.y_test)]
-    for epoch in range(params["ann_epochs"]):
+    for epoch in bar(range(params["ann_epochs"]), desc="ANN" + (", frozen hidden" if frozen_hidden else ""),
+                     unit="epoch", leave=False):
         ann.lr = params["ann_lr"] * lr_factor(params, epoch + 1)
         ann.train(data.x_train, y_train, data.x_test, y_test, 1, seed=params["seed"] * 1000 + epoch)
         curve.append(accuracy(ann.predict(data.x_test), data.y_test))
