@@ -20,7 +20,7 @@ import tempfile
 import time
 import warnings
 import weakref
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,6 +31,7 @@ import numpy as np
 from .arrays import CircuitArrays, partner_matrix
 from .network import BuiltNetwork, Recording, build_network
 from .populations import unit_means
+from .progress import STANDALONE_REPORT, SimulationProgress, ticking
 from .reference import backprop_deltas, mse
 from .schedule import Schedule, finite_matrix
 from .spec import SPIKING_MODES, CircuitSpec, SpecError, is_count
@@ -310,6 +311,11 @@ class ErrorCircuit:
         epoch in :meth:`train`) is located from the recorded presentation
         averages.  Then :class:`DivergenceError` names it and the last finite
         state, and the circuit keeps the weights it had before the run.
+
+        Progress: where :func:`~brian_errorcircuits.progress.enabled` (stderr a
+        terminal, or ``BRIAN_ERRORCIRCUITS_PROGRESS=1``), a bar counts the
+        presentations, named by the segment running and by the build while
+        Brian2 compiles; otherwise ``report=True`` prints Brian2's own text report.
         """
         self._check_schedule(schedule)
         recording, silenced = self._named_areas_resolved(recording, silenced)
@@ -321,7 +327,13 @@ class ErrorCircuit:
         if standalone and self.build_dir is None:
             self.build_dir = tempfile.mkdtemp(prefix="errorcircuits_standalone_")
             weakref.finalize(self, shutil.rmtree, self.build_dir, ignore_errors=True)
-        with brian_session(self.spec, self.runs, self.build_dir if standalone else None):
+        progress = SimulationProgress(schedule, self.spec.target)
+        if progress.shown:  # the bar replaces Brian2's text report
+            brian_report = STANDALONE_REPORT if standalone else progress
+        else:
+            brian_report = "text" if report else None
+        with closing(progress), brian_session(self.spec, self.runs, self.build_dir if standalone else None), \
+                ticking(progress.bar):
             built = build_network(self.spec, self.arrays, schedule, recording, silenced)
             user_objects = self._add_user_objects(built)
             sums = [(b2.StateMonitor(rep, "sum_P", record=True, dt=schedule.duration, name=f"sums_{rep.name}"),
@@ -333,9 +345,15 @@ class ErrorCircuit:
                     monitor.active = record
                 built.network.run(
                     presentations * schedule.duration, namespace={},
-                    report="text" if report else None, report_period=10 * b2.second,
+                    report=brian_report, report_period=(1 if progress.shown else 10) * b2.second,
                 )
-            if standalone:
+            if standalone and progress.shown:
+                progress.phase("compiling (cpp_standalone)")
+                b2.device.build(directory=self.build_dir, compile=True, run=False, with_output=False)
+                progress.phase("simulating")
+                with progress.following(Path(b2.device.results_dir) / "stdout.txt"):
+                    b2.device.run(directory=self.build_dir, with_output=False)
+            elif standalone:
                 b2.device.build(directory=self.build_dir, compile=True, run=True, with_output=report)
             result = self._collect(built, sums, schedule)
             result.recording = recording

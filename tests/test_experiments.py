@@ -52,7 +52,7 @@ REQUIRED = {
 SAVES_CIRCUIT = {"teacher-student", "visual-cortex", "yinyang"}
 FIGURES = {
     "teacher-student": ("learning_curve.png", "raster_start.png", "raster_end.png"),
-    "visual-cortex": ("learning_curve.png", "raster_start.png", "raster_end.png"),
+    "visual-cortex": ("learning_curve.png", "raster_start.png", "raster_end.png", "bp_alignment.png"),
     "depth-scaling": ("test_error_vs_depth.png", "weight_update_angles.png"),
     "predictions": ("report.md", "gain_gating.png", "projection_targeting.png"),
     "yinyang": ("accuracy.png", "test_predictions.png", "raster.png"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis import angle_medians, presentation_angles
+from ..progress import bar
 from ..reference import forward, mse
 from ..spec import CircuitSpec, non_negative_number
 
@@ -51,7 +52,7 @@ class OnlineLearner:
         rng = np.random.default_rng(seed)
         curve = [mse(self.predict(x_test), y_test)]
         self.epoch_angles = []
-        for _ in range(epochs):
+        for _ in bar(range(epochs), desc=type(self).__name__, unit="epoch", leave=False):
             epoch = []
             for i in rng.permutation(len(x_train)):
                 before = [W.copy() for W in self.weights] if angles else None

@@ -56,6 +56,7 @@ import numpy as np
 from .. import CircuitSpec, ErrorCircuit, NeuronParams
 from ..closed_loop import closed_loop
 from ..plotting import circuit_rasters, pyplot, save_figure
+from ..progress import bar
 from ..reference import forward
 from ..tasks.cartpole import (CartPolePlant, controller_policy, encode_states, make_cartpole_data, run_policy,
                               sample_states, THETA_LIMIT_DEG, X_LIMIT_M)
@@ -136,7 +137,7 @@ def run(params: dict, out_dir) -> dict:
     standalone = params["target"] == "cpp_standalone"
     circuit = ErrorCircuit(make_spec(params), build_dir=str(out_dir / "build") if standalone else None)
     failures, steps, test_mse, test_lengths = [], [], [], []
-    for epoch in range(params["epochs"] + 1):
+    for epoch in bar(range(params["epochs"] + 1), desc="epochs (0: untrained)", unit="epoch"):
         if epoch > 0:  # one training run per epoch, so that the closed loop can test each epoch's weights
             order = rng.permutation(len(data.x_train))
             training = circuit.train(data.x_train[order], data.y_train[order], data.x_test, data.y_test, 1,

@@ -110,6 +110,13 @@ def make_spec(params: dict, depth: int, model: str, seed: int) -> CircuitSpec:
     )
 
 
+def projection_names(params: dict, depth: int) -> list:
+    """Bottom-up projections of the circuit with ``depth`` areas, in spec order (the order of its
+    weight-update angles), named 'source->target' (e.g. 'input->V1', 'V1->V4')."""
+    spec = make_spec(params, depth, "rate", params["seed"])
+    return [f"{spec.label(p.source)}->{spec.label(p.target)}" for p in spec.projections]
+
+
 def run_one(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
     """Train one model at one depth: its test error per epoch and its weight-update angles.
 
@@ -224,6 +231,7 @@ def run(params: dict, out_dir) -> dict:
     summary = {
         "depths": list(params["depths"]),
         "shapes": {str(d): list(shape(d)) for d in params["depths"]},
+        "projections": {str(d): projection_names(params, d) for d in params["depths"]},
         "seeds": seeds,
         "models": list(params["models"]),
         "test_mse": per_run(lambda r: r["final"]),
@@ -266,17 +274,21 @@ def _figures(summary, out_dir):
     if not models:
         return
     rows = (("weight_update_angle_first_epoch_deg", "first epoch"), ("weight_update_angle_deg", "all of training"))
-    fig, axes = plt.subplots(len(rows), len(models), figsize=(4.5 * len(models), 3.2 * len(rows)),
-                             squeeze=False, sharey=True)
+    # deeper circuits hold every projection of shallower ones, not always in the same place: one x per name
+    names = summary["projections"][str(max(summary["depths"]))]
+    fig, axes = plt.subplots(len(rows), len(models), figsize=(max(4.5, 0.45 * len(names) + 1.5) * len(models),
+                                                              3.6 * len(rows)), squeeze=False, sharey=True)
     for (key, when), row in zip(rows, axes):
         for ax, model in zip(row, models):
             for depth, runs in summary[key][model].items():
                 angles = np.asarray(runs, float)  # seeds x projections; NaN where undefined
-                ax.plot(np.arange(angles.shape[1]), np.asarray(angle_medians(angles), float), marker="o",
+                ax.plot([names.index(name) for name in summary["projections"][depth]],
+                        np.asarray(angle_medians(angles), float), marker="o", lw=0.8,
                         label=f"{depth} area{'' if depth == '1' else 's'}")
             ax.axhline(30, color="grey", lw=0.8, ls=":")
             ax.set_title(f"{model}, {when}", fontsize=9)
-            ax.set_xlabel("projection (input first)")
+            ax.set_xticks(np.arange(len(names)), names, rotation=60, ha="right", fontsize=7)
+            ax.set_xlabel("projection (source->target)")
             ax.set_ylabel("angle to backprop (degrees)\nmedian over presentations")
     axes[0, 0].legend(fontsize=7)
     save_figure(fig, out_dir / "weight_update_angles.png")

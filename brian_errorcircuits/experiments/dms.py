@@ -217,5 +217,6 @@ def figures(result, test, last_test: str, summary: dict, out_dir) -> None:
     if result.spikes:
         first, stop = min(s for s, _ in examples.values()), max(e for _, e in examples.values())
         fig = circuit_rasters(result.spikes, result.spec.area_names, window=(first * duration, stop * duration),
+                              onsets=np.arange(first, stop) * duration,
                               title="test trials after training (no target, no plasticity)")
         save_figure(fig, out_dir / "raster.png")

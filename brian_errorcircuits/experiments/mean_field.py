@@ -26,6 +26,7 @@ import numpy as np
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, cosine
 from ..plotting import pyplot, save_figure
 from ..populations import neuron_level, unit_means
+from ..progress import bar
 from ..reference import backprop_deltas
 from ..tasks.teacher_student import make_teacher_student
 from .base import SPIKING_TRAINING, presentation_timing
@@ -58,7 +59,7 @@ def run(params: dict, out_dir) -> dict:
     expected = signals(twin.run(twin.block(x, y, **timing)), 1)
     deltas = backprop_deltas(units, twin.weights, x, y)[1]
     rows = []
-    for m in params["population_sizes"]:
+    for m in bar(params["population_sizes"], desc="population sizes", unit="size"):
         print(f"  spiking, {m} neuron(s) per unit", flush=True)
         spec, arrays = neuron_level(units, m, twin.arrays, mode="spiking")
         circuit = ErrorCircuit.from_arrays(spec, arrays, build_dir=str(out_dir / f"build-{m}")

@@ -19,6 +19,7 @@ from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording, cosine
 from ..analysis import decoded_rates, rank_correlation
 from ..connectome import load_table
 from ..files import write_text
+from ..markdown import markdown
 from ..plotting import pyplot, save_figure
 from ..reference import backprop_deltas, forward
 from ..tasks.teacher_student import make_teacher_student
@@ -356,9 +357,10 @@ def _report(results: dict, out_dir) -> None:
     for name, r in results.items():
         lines += [f"## {name}: {r['verdict']}", "", f"- hypothesis: {r['hypothesis']}",
                   f"- control: {r['control']}", f"- criterion (fixed before the run): {r['criterion']}",
-                  f"- measured: `{_short(r['value'])}`"]
+                  "", "**Measured**", *markdown(r["value"])]
         if "control_value" in r:
-            lines.append(f"- control measured: `{_short(r['control_value'])}` ({r['control_verdict']})")
+            lines += ["", f"**Control measured** (verdict by the same criterion: {r['control_verdict']})",
+                      *markdown(r["control_value"])]
         lines.append("")
     write_text(out_dir / "report.md", "\n".join(lines))
     gating = results["gain gating"]["value"]["conditions"]
@@ -382,10 +384,3 @@ def _report(results: dict, out_dir) -> None:
     ax.legend(fontsize=8)
     save_figure(fig, out_dir / "projection_targeting.png")
 
-
-def _short(value):
-    if isinstance(value, dict):
-        return {k: _short(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_short(v) for v in value]
-    return round(float(value), 3) if isinstance(value, (float, np.floating)) else value

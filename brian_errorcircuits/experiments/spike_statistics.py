@@ -40,8 +40,9 @@ import numpy as np
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
 from ..analysis import to_neo
 from ..files import provenance
-from ..plotting import error_raster, pyplot, raster, save_figure
+from ..plotting import error_raster, pyplot, raster, raster_legend_handles, save_figure
 from ..populations import neuron_level
+from ..progress import bar
 from ..spec import Heterogeneity
 from ..tasks.teacher_student import make_teacher_student
 
@@ -78,7 +79,7 @@ def run(params: dict, out_dir) -> dict:
     data = make_teacher_student(tuple(params["layers"]), params["n_patterns"], 1, 1, seed=params["seed"])
     summary = {"seed": params["seed"], "parameters": dict(params), "window_s": window_s(params), "versions": versions()}
     blocks, tables = {}, {}
-    for condition in CONDITIONS:
+    for condition in bar(CONDITIONS, desc="conditions", unit="condition"):
         print(f"  {condition.replace('_', ' ')}", flush=True)
         run_start = time.perf_counter()
         blocks[condition] = simulate(params, data.x_train, data.y_train, heterogeneous=condition.endswith("on"))
@@ -260,6 +261,7 @@ def figure(blocks: dict, tables: dict, params: dict, out_dir) -> None:
             if population == "error":
                 signs = np.concatenate([np.full(len(x), t.annotations["sign"]) for x, t in zip(times, chosen)])
                 error_raster(np.concatenate(times), ticks, signs, ax=ax)
+                ax.legend(handles=raster_legend_handles(onsets=False)[1:], fontsize=7, loc="upper right")
             else:
                 raster(np.concatenate(times), ticks, ax=ax)
             for boundary in range(1, params["raster_units"]):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 
 import brian2 as b2
+import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
 from ..populations import neuron_level
@@ -183,9 +184,9 @@ def figures(params, student, curves, out_dir, title):
     duration = float(schedule.duration / b2.second)
     for when in ("start", "end"):
         first = schedule.indices(f"probe-{when}")[0]
-        window = (first * duration, (first + params["raster_presentations"]) * duration)
-        fig = circuit_rasters(student.run.spikes, student.run.spec.area_names, window=window,
-                              title=f"{'before' if when == 'start' else 'after'} training "
+        shown = np.arange(first, first + params["raster_presentations"] + 1) * duration
+        fig = circuit_rasters(student.run.spikes, student.run.spec.area_names, window=(shown[0], shown[-1]),
+                              onsets=shown[:-1], title=f"{'before' if when == 'start' else 'after'} training "
                                     f"(targets on, plasticity off; {mode_description(params)})")
         save_figure(fig, out_dir / f"raster_{when}.png")
 

@@ -27,7 +27,8 @@ import numpy as np
 from .. import CircuitSpec, NeuronParams
 from ..connectome import load_table
 from ..tasks.teacher_student import make_teacher_student
-from .base import SAVING, SPIKING_TRAINING
+from ..plotting import alignment_bars, pyplot, save_figure
+from .base import SAVING, SPIKING_TRAINING, mode_description
 from .teacher_student import figures, make_circuit, print_summary, train_student
 
 QUESTION = "Do error neurons carry backprop errors through the 7-area visual hierarchy, skip connections included?"
@@ -102,5 +103,17 @@ def run(params: dict, out_dir) -> dict:
     }
     figures(params, student, {f"{params['mode']} student": student.test_mse}, out_dir,
             f"7 visual areas ({params['mode']})")
+    alignment_figure(params, alignment, out_dir)
     print_summary(summary)
     return summary
+
+
+def alignment_figure(params: dict, alignment: dict, out_dir) -> None:
+    """``bp_alignment.png``: per area, the cosine between its error neurons' presentation-averaged
+    signals on the probes and exact backprop's deltas, before and after training."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    alignment_bars(alignment, ax=ax, labels={"start": "before training", "end": "after training"})
+    ax.set_title(f"alignment with backprop per area ({params['n_probe']} probes; {mode_description(params)})",
+                 fontsize=9)
+    save_figure(fig, out_dir / "bp_alignment.png")

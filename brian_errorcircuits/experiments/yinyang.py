@@ -114,6 +114,7 @@ from .. import ErrorCircuit, Recording
 from ..analysis import decoded_rates
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
+from ..progress import bar
 from ..tasks.yinyang import CLASS_NAMES, YinYangData, yinyang_sets
 from .base import FULL_MODEL, SAVING, SPIKING_TRAINING, lr_factor, presentation_timing, save_trained
 from .teacher_student import make_spec
@@ -209,7 +210,8 @@ def train_ann(params, spec, weights, data, frozen_hidden: bool = False) -> list:
     ann = BackpropANN(spec, weights, params["ann_lr"], frozen_hidden=frozen_hidden)
     y_train, y_test = one_hot_targets(data.y_train, params), one_hot_targets(data.y_test, params)
     curve = [accuracy(ann.predict(data.x_test), data.y_test)]
-    for epoch in range(params["ann_epochs"]):
+    for epoch in bar(range(params["ann_epochs"]), desc="ANN" + (", frozen hidden" if frozen_hidden else ""),
+                     unit="epoch", leave=False):
         ann.lr = params["ann_lr"] * lr_factor(params, epoch + 1)
         ann.train(data.x_train, y_train, data.x_test, y_test, 1, seed=params["seed"] * 1000 + epoch)
         curve.append(accuracy(ann.predict(data.x_test), data.y_test))
@@ -282,11 +284,22 @@ def run(params: dict, out_dir) -> dict:
 def figures(params, result, data, predicted, curves, references, out_dir):
     """Accuracy per epoch, the test set coloured by predicted class, rasters of a few presentations."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    learning_curves({f"{params['mode']}, {name}": curve for name, curve in curves.items()}
-                    | references, ax=ax, ylabel="accuracy")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    circuit = {f"{params['mode']} circuit, {'train subset' if name == 'train' else name}": curve
+               for name, curve in curves.items()}
+    # the circuit and the ANNs train for different numbers of epochs over the same n_train samples:
+    # points at the training presentations each had seen, on one axis
+    seen = {name: len(data.x_train) * np.arange(len(curve)) for name, curve in (circuit | references).items()}
+    learning_curves(circuit | references, ax=ax, ylabel="accuracy", x=seen,
+                    xlabel=f"training presentations seen ({len(data.x_train)} per epoch)")
+    for line, style in zip(ax.lines[len(circuit):], (("--", "s"), (":", "^"))):  # the ANNs apart, also when equal
+        line.set_linestyle(style[0])
+        line.set_marker(style[1])
+        line.set_fillstyle("none")
     ax.set_yscale("linear")
-    ax.set_title(f"Yin-Yang {'-'.join(map(str, params['layers']))}")
+    ax.legend(fontsize=7)
+    ax.set_title(f"Yin-Yang {'-'.join(map(str, params['layers']))}: circuit {params['epochs']} epochs, "
+                 f"ANNs {params['ann_epochs']}", fontsize=9)
     save_figure(fig, out_dir / "accuracy.png")
 
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
@@ -307,7 +320,7 @@ def figures(params, result, data, predicted, curves, references, out_dir):
         return
     duration = float(result.schedule.duration / b2.second)
     first = result.schedule.indices("raster")[0]
-    window = (first * duration, (first + params["raster_presentations"]) * duration)
-    fig = circuit_rasters(result.spikes, result.spec.area_names, window=window,
+    shown = np.arange(first, first + params["raster_presentations"] + 1) * duration
+    fig = circuit_rasters(result.spikes, result.spec.area_names, window=(shown[0], shown[-1]), onsets=shown[:-1],
                           title="trained network, test samples with targets on (plasticity off)")
     save_figure(fig, out_dir / "raster.png")
