@@ -118,22 +118,18 @@ def test_experiment_smoke(name, tmp_path):
         for by_depth in summary["test_mse"].values():
             assert all(math.isfinite(v) for runs in by_depth.values() for v in runs)
         return
-    assert summary["mode"] == "sampled"
+    if name == "visual-cortex":
+        assert_wired_from_the_table(summary)
+    assert summary["mode"] == "spiking"  # teacher-student and visual-cortex default to the neuron-level mode
     assert math.isfinite(summary["initial_test_mse"]) and math.isfinite(summary["final_test_mse"])
     assert summary["simulated_time_s"] > 0
     for when in ("start", "end"):
         assert all(v is None or -1 <= v <= 1 for v in summary["bp_cosine"][when].values())
 
 
-def test_visual_cortex_neuron_level_wires_from_the_table(tmp_path):
-    """Neuron-level spiking mode, 2 neurons per unit: each projection's synapse count in summary.json is
+def assert_wired_from_the_table(summary):
+    """Neuron-level visual cortex, 2 neurons per unit: each projection's synapse count in summary.json is
     its density times its neuron pairs within 4 binomial standard deviations (exact at density 1)."""
-    out = tmp_path / "visual-cortex"
-    args = ["run", "visual-cortex", "--out", str(out), "--target", "numpy", "--seed", "3", "--mode", "spiking"]
-    for item in COMMON:
-        args += ["--set", item]
-    assert main(args) == 0
-    summary = json.loads((out / "summary.json").read_text())
     assert summary["mode"] == "spiking" and summary["connectivity"] == "density"
     neurons = dict(zip(["input", *summary["areas"]], [2 * n for n in [4, *summary["sizes"]]]))
     counts = summary["synapses_per_projection"]
