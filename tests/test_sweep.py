@@ -1,7 +1,7 @@
 """The sweep engine on dask.distributed: same results serially and on 2 worker processes, resumable
 after a killed worker or a killed sweep, corrupt result files rerun, failures recorded.
 
-Cheap pure-Python runs (tests/sweep_functions.py).
+Cheap pure-Python runs (tests/sweep_functions.py), plus one tiny depth-scaling series on the numpy target.
 """
 import json
 import os
@@ -18,8 +18,9 @@ import pytest
 from distributed import Client, LocalCluster
 
 import brian_errorcircuits
-from brian_errorcircuits import SpecError
-from brian_errorcircuits.sweep import SweepError, run_key, run_sweep
+from brian_errorcircuits import SpecError, cli
+from brian_errorcircuits.experiments import base, depth_scaling
+from brian_errorcircuits.sweep import Cluster, SweepError, run_key, run_sweep
 from sweep_functions import sample, started
 
 TESTS = Path(__file__).resolve().parent
@@ -76,6 +77,17 @@ def test_key_changes_with_a_parameter_or_the_package_version_and_a_rerun_runs_on
     assert len(second.results[1]["values"]) == 5
     monkeypatch.setattr(brian_errorcircuits, "__version__", "99.0")
     assert run_sweep(sample, runs, tmp_path, workers=0).computed == 3
+
+
+def test_depth_scaling_run_keys_hold_only_what_the_run_reads():
+    params = dict(depth_scaling.DEFAULTS)
+    ann = depth_scaling.run_parameters(params, 2, "ann", 0)
+    assert "spiking_epochs" not in ann and "depths" not in ann and ann["ann_lr"] == params["ann_lr"]
+    changed = depth_scaling.run_parameters(dict(params, spiking_epochs=3), 2, "ann", 0)
+    assert run_key(depth_scaling.train_one, changed) == run_key(depth_scaling.train_one, ann)
+    changed = depth_scaling.run_parameters(dict(params, spiking_epochs=3), 2, "spiking", 0)
+    assert run_key(depth_scaling.train_one, changed) != run_key(
+        depth_scaling.train_one, depth_scaling.run_parameters(params, 2, "spiking", 0))
 
 
 def test_a_run_that_raises_is_recorded_with_its_traceback_and_the_sweep_carries_on(cluster, tmp_path, monkeypatch,
@@ -175,6 +187,42 @@ def test_a_truncated_or_empty_result_file_is_named_in_a_warning_and_run_again(tm
         rerun = run_sweep(sample, runs, tmp_path, workers=0)
     assert (rerun.computed, rerun.reused) == (1, 2) and rerun.results == first.results
     assert path.read_bytes() != b"" and json.loads(path.read_text())["key"] == run_key(sample, runs[1])
+
+
+def test_depth_scaling_gives_the_same_summary_serially_and_on_a_two_worker_local_cluster(tmp_path):
+    """Tiny series on Brian2's numpy target, from the command line; a rerun reuses every saved run."""
+    def depth_scaling_summary(out, workers):
+        args = ["run", "depth-scaling", "--out", str(tmp_path / out), "--target", "numpy", "--workers", workers]
+        for item in ("depths=1,2", "seeds=1", "models=rate,spiking,ann", "n_train=3", "n_test=2", "n_probe=2",
+                     "rate_epochs=1", "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20",
+                     "neurons_per_unit=2", "rate_target=numpy"):
+            args += ["--set", item]
+        assert cli.main(args) == 0
+        return json.loads((tmp_path / out / "summary.json").read_text())
+
+    serial, parallel = depth_scaling_summary("serial", "0"), depth_scaling_summary("parallel", "2")
+    assert parallel["sweep"]["cluster"] == "a local cluster of 2 worker processes"
+    assert (parallel["sweep"]["computed"], parallel["sweep"]["runs"]) == (6, 6)
+    assert [key for key in serial if key not in ("wall_time_s", "sweep") and serial[key] != parallel[key]] == []
+    again = depth_scaling_summary("parallel", "0")
+    assert (again["sweep"]["computed"], again["sweep"]["reused"]) == (0, 6) and again["test_mse"] == serial["test_mse"]
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--workers", "-1"], r"--workers -1: expected a whole number >= 0"),
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], r"--workers 2 with --scheduler"),
+    (["--scheduler", " "], r"--scheduler is empty"),
+])
+def test_cli_refuses_sweep_options_that_cannot_be_meant(tmp_path, capsys, options, message):
+    assert cli.main(["run", "depth-scaling", "--out", str(tmp_path / "out"), *options]) == cli.USAGE_ERROR
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_refuses_sweep_options_for_an_experiment_that_does_not_sweep(tmp_path, capsys):
+    assert cli.main(["run", "teacher-student", "--out", str(tmp_path), "--workers", "2"]) == cli.USAGE_ERROR
+    assert "--scheduler and --workers apply to experiments that sweep; teacher-student does not" in \
+        capsys.readouterr().err
 
 
 def test_run_sweep_refuses_runs_that_are_not_json_parameters(tmp_path):
