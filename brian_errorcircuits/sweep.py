@@ -20,14 +20,15 @@ In the sweep folder:
   whose worker kept dying); the sweep carries on, and a rerun tries it again.
 * ``sweep.json``: the last sweep's summary: counts, failed runs, times.
 * ``scratch/<host>-<worker>-<pid>/``: each worker process's own folder for
-  build files (``cpp_standalone`` builds), removed when a sweep ends without
-  failures.
+  build files (``cpp_standalone`` builds; :func:`reusable_build` starts them
+  from ``scratch/finished-builds/``), removed when a sweep ends without failures.
 
 Results come back in the order of the runs and are the same to the last
 digit whichever way they ran: each is read back from its JSON file.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -38,7 +39,7 @@ import sys
 import time
 import traceback
 import warnings
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,13 +140,11 @@ def run_key(function, run: dict) -> str:
 
     Raises :class:`SpecError` if the run is not a dict that JSON can hold.
     """
-    from . import __version__
-
     if not isinstance(run, dict):
         raise SpecError(f"a run is a dict of parameters, not {type(run).__name__}: {run!r}")
     try:
         text = json.dumps({"function": f"{function.__module__}.{function.__qualname__}", "run": run,
-                           "version": __version__}, sort_keys=True, allow_nan=True)
+                           "version": _version()}, sort_keys=True, allow_nan=True)
     except TypeError as err:
         raise SpecError(f"run {run!r}: its parameters must be JSON values ({err})") from None
     return hashlib.sha256(text.encode()).hexdigest()[:20]
@@ -267,6 +266,7 @@ def _record(folder: Path, key: str, index: int, run: dict, attempt: dict, outcom
 
 
 def _write_summary(folder: Path, runs: list, cluster: Cluster, outcome: SweepResult) -> None:
+    """``sweep.json``: counts, failed runs and times of the sweep that just ended."""
     write_json(folder / "sweep.json", {
         "runs": len(runs), "computed": outcome.computed, "reused": outcome.reused,
         "failed": [{"index": f.index, "run": f.run, "key": f.key, "error": f.error, "failure_file": str(f.path)}
@@ -277,6 +277,7 @@ def _write_summary(folder: Path, runs: list, cluster: Cluster, outcome: SweepRes
 
 
 def _version() -> str:
+    """The package version (looked up on each call, so that a test can change it)."""
     from . import __version__
 
     return __version__
@@ -289,6 +290,49 @@ def _default_compile_jobs(cluster: Cluster) -> int:
     if cluster.workers == 0:
         return available_cores()
     return max(1, available_cores() // (cluster.workers or available_cores()))
+
+
+#: Subfolder of the scratch folder with one finished copy of each build folder, for every worker to start from.
+FINISHED_BUILDS = "finished-builds"
+
+
+@contextmanager
+def reusable_build(scratch, name: str):
+    """Build folder ``scratch/name`` of this worker process, started from the sweep's first finished one.
+
+    Runs that build the same code (the same circuit with other seeds) find
+    its compiled objects there, so ``make`` compiles it once per sweep, not
+    once per worker.  On entry, a worker without the folder copies it (times
+    kept, so ``make`` finds the objects up to date) from
+    ``<scratch root>/finished-builds/name``; if there is none yet, it builds
+    the folder itself, and a worker that needs the same name meanwhile waits
+    for that build (a lock that the kernel releases if the builder dies)
+    instead of compiling the same code at the same time.  After a run that
+    ends well the folder is published there (copied, then renamed into place);
+    a run that fails or is killed publishes nothing.
+
+    Parameters
+    ----------
+    scratch : path
+        The worker process's own folder, as :func:`run_sweep` passes it.
+    name : str
+        What is built (e.g. ``spiking-d3``): equal names must build the same files.
+    """
+    folder = Path(scratch) / name
+    shared = Path(scratch).parent / FINISHED_BUILDS
+    shared.mkdir(parents=True, exist_ok=True)
+    finished = shared / name
+    with open(shared / f".{name}.lock", "a") as lock:
+        if not folder.exists():
+            fcntl.flock(lock, fcntl.LOCK_EX)  # held while this worker builds `name` for the sweep
+            if finished.exists():
+                shutil.copytree(finished, folder, symlinks=True)
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        yield folder
+        if folder.exists() and not finished.exists():
+            temporary = shared / f".{name}.{os.getpid()}.tmp"
+            shutil.copytree(folder, temporary, symlinks=True, ignore=shutil.ignore_patterns("results"))
+            os.rename(temporary, finished)
 
 
 # ------------------------------------------------------------------ one attempt, wherever it runs
@@ -371,7 +415,8 @@ def _attempts_in_process(function, runs: dict, scratch_root: Path, cluster: Clus
 
 
 def _attempts_on_cluster(function, runs: dict, scratch_root: Path, cluster: Cluster, compile_jobs: int):
-    """(key, attempt) of each run as it finishes on a dask cluster (a run whose workers kept dying: a failure)."""
+    """(key, attempt) of each run as it finishes on a dask cluster (a run whose workers kept dying: a failure);
+    the runs start in the order of ``runs``."""
     from distributed import Client, LocalCluster, as_completed
 
     local = None
@@ -381,8 +426,10 @@ def _attempts_on_cluster(function, runs: dict, scratch_root: Path, cluster: Clus
                              dashboard_address=":0")
     try:
         with Client(cluster.scheduler or local) as client:
+            # priorities: the runs start in their order (dask would order runs submitted together by key)
             futures = {client.submit(attempt_run, function, run, str(scratch_root), compile_jobs, pure=False,
-                                     key=f"run-{key}"): key for key, run in runs.items()}
+                                     key=f"run-{key}", priority=-position): key
+                       for position, (key, run) in enumerate(runs.items())}
             for future in as_completed(futures):
                 try:
                     attempt = future.result()

@@ -36,3 +36,18 @@ def sample(run, scratch):
 def started(log: Path) -> list:
     """What :func:`sample` recorded at the start of each call logged in ``log``."""
     return [json.loads(path.read_text()) for path in sorted(log.glob("started-*"))]
+
+
+def build_once(run, scratch):
+    """Use :func:`~brian_errorcircuits.sweep.reusable_build` like a compiler: make ``object`` in build
+    folder ``run["build"]`` unless it is there (logging ``compiled-<build>-<seed>`` in ``run["log"]``)."""
+    from brian_errorcircuits.sweep import reusable_build
+
+    with reusable_build(scratch, run["build"]) as folder:
+        folder.mkdir(exist_ok=True)
+        compiled = folder / "object"
+        if not compiled.exists():
+            (Path(run["log"]) / f"compiled-{run['build']}-{run['seed']}").touch()
+            compiled.write_text(f"built for {run['build']}")
+        time.sleep(run.get("sleep", 0))
+        return {"object": compiled.read_text(), "seed": run["seed"]}

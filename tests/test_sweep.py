@@ -21,7 +21,7 @@ import brian_errorcircuits
 from brian_errorcircuits import SpecError, cli
 from brian_errorcircuits.experiments import base, depth_scaling
 from brian_errorcircuits.sweep import Cluster, SweepError, run_key, run_sweep
-from sweep_functions import sample, started
+from sweep_functions import build_once, sample, started
 
 TESTS = Path(__file__).resolve().parent
 
@@ -62,6 +62,21 @@ def test_serial_and_two_workers_give_the_same_numbers_in_the_order_of_the_runs(c
     assert len(set(caches.values())) == len(caches) and all("sweep-worker-" in c for c in caches.values())
     assert {call["compile_jobs"] for call in on_workers} == {"1"}
     assert not (tmp_path / "parallel" / "scratch").exists(), "scratch folders stay only after failures"
+
+
+def test_runs_that_build_the_same_code_compile_it_once_per_sweep_not_once_per_worker(cluster, tmp_path):
+    """reusable_build: the first finished build of a name is copied into every worker that needs it."""
+    log = tmp_path / "log"
+    log.mkdir()
+    first = [{"build": "a", "seed": 0, "sleep": 0.3}, {"build": "b", "seed": 0, "sleep": 0.8}]
+    runs = first + [{"build": build, "seed": seed} for seed in (1, 2, 3) for build in "ab"]
+    for sweep_folder, where in (("serial", {"workers": 0}), ("parallel", {"scheduler": cluster})):
+        for run in runs:
+            run["log"] = str(log / sweep_folder)
+        (log / sweep_folder).mkdir()
+        sweep = run_sweep(build_once, runs, tmp_path / sweep_folder, **where)
+        assert [result["object"] for result in sweep.results] == [f"built for {run['build']}" for run in runs]
+        assert sorted(path.name for path in (log / sweep_folder).iterdir()) == ["compiled-a-0", "compiled-b-0"]
 
 
 def test_key_changes_with_a_parameter_or_the_package_version_and_a_rerun_runs_only_what_changed(tmp_path,

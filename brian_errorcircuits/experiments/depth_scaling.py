@@ -31,7 +31,7 @@ from ..baselines.sacramento import Sacramento2018
 from ..connectome import load_table
 from ..plotting import pyplot, save_figure
 from ..spec import SpecError
-from ..sweep import Cluster, run_sweep
+from ..sweep import Cluster, reusable_build, run_sweep
 from ..tasks.teacher_student import make_teacher_student
 from .teacher_student import train_student
 
@@ -78,6 +78,9 @@ BASELINES = {
 
 #: every model a series can compare: the circuit in both modes and the numpy baselines
 MODELS = ("rate", "spiking", *BASELINES)
+
+#: Models from the costliest run to the cheapest: the order in which a sweep starts them.
+COST_ORDER = ("spiking", "rate", *BASELINES)
 
 #: Parameters every run reads (with its depth, model and seed): the task and the circuit's neurons.
 COMMON_RUN_KEYS = ("table", "n_train", "n_test", "n_probe", "dt_ms", "neurons_per_unit", "error_rate_hz")
@@ -137,7 +140,8 @@ def train_one(run: dict, scratch) -> dict:
     change against backprop's update for that sample, at the weights it
     started from), summarised per projection by their median over all of
     training and per epoch.  ``cpp_standalone`` builds go into ``scratch``
-    (a folder of the worker process's own).
+    (a folder of the worker process's own), started from an earlier run's
+    build of the same model and depth (:func:`~brian_errorcircuits.sweep.reusable_build`).
     """
     depth, model, seed = run["depth"], run["model"], run["seed"]
     spec = make_spec(run, depth, model, seed).validate()
@@ -153,8 +157,8 @@ def train_one(run: dict, scratch) -> dict:
                               seed=seed, angles=True)
         epoch_angles = learner.epoch_angles
     else:
-        student = train_student(model_params(run, model, seed), data, out_dir=Path(scratch) / f"{model}-d{depth}",
-                                spec=spec)
+        with reusable_build(scratch, f"{model}-d{depth}") as build_folder:
+            student = train_student(model_params(run, model, seed), data, out_dir=build_folder, spec=spec)
         curve = student.test_mse
         epoch_angles = list(training_angles(student.run).values())
     return {"initial": curve[0], "final": curve[-1], "curve": curve,
@@ -192,7 +196,10 @@ def run(params: dict, out_dir, cluster: Cluster = Cluster()) -> dict:
     check(params)
     start = time.perf_counter()
     seeds = [params["seed"] + s for s in range(params["seeds"])]
-    grid = [(depth, model, seed) for depth in params["depths"] for model in params["models"] for seed in seeds]
+    # Seeds outermost, so that runs which build the same circuit seldom run at once (each build is compiled
+    # once per sweep), and the costliest first (deep circuits, spiking before rate before the numpy baselines).
+    grid = [(depth, model, seed) for seed in seeds for depth in sorted(params["depths"], reverse=True)
+            for model in sorted(params["models"], key=COST_ORDER.index)]
     print(f"  {len(grid)} runs on {cluster.describe()}", flush=True)
     sweep = run_sweep(train_one, [run_parameters(params, *cell) for cell in grid], Path(out_dir) / "runs",
                       scheduler=cluster.scheduler, workers=cluster.workers)
@@ -200,8 +207,11 @@ def run(params: dict, out_dir, cluster: Cluster = Cluster()) -> dict:
     results = {model: {str(depth): [] for depth in params["depths"]} for model in params["models"]}
     for (depth, model, seed), result in zip(grid, sweep.results):
         results[model][str(depth)].append(result)
-        print(f"  depth {depth} ({'-'.join(map(str, shape(depth)))}), {model}, seed {seed}: "
-              f"test MSE {result['initial']:.4f} -> {result['final']:.4f}", flush=True)
+    for depth in params["depths"]:
+        for model in params["models"]:
+            for seed, result in zip(seeds, results[model][str(depth)]):
+                print(f"  depth {depth} ({'-'.join(map(str, shape(depth)))}), {model}, seed {seed}: "
+                      f"test MSE {result['initial']:.4f} -> {result['final']:.4f}", flush=True)
 
     def per_run(measure, models=params["models"]):
         """{model: {depth: [measure(run) for each seed]}}"""
