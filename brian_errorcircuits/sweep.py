@@ -10,8 +10,9 @@ this process, through the same code.
 
 In the sweep folder:
 
-* ``<key>.json``: the result of one run, written atomically as soon as the
-  run finishes (with the run's parameters, worker and times).  The key
+* ``<key>.json``: the result of one run, written atomically by the process
+  that ran it as soon as the run finishes (with the run's parameters, worker
+  and times), so a killed sweep loses only the runs in progress.  The key
   hashes the run's parameters, the function's name and the package version
   (:func:`run_key`), so a rerun skips every run whose file is there and runs
   only what is missing or changed.  A truncated, empty or otherwise
@@ -204,8 +205,7 @@ def run_sweep(function, runs, folder, scheduler: str | None = None, workers: int
     if todo:
         attempts = _attempts_in_process if workers == 0 else _attempts_on_cluster
         jobs = compile_jobs or _default_compile_jobs(cluster)
-        finished = attempts(function, {key: runs[index] for key, index in todo.items()}, folder / SCRATCH, cluster,
-                            jobs)
+        finished = attempts(function, {key: runs[index] for key, index in todo.items()}, folder, cluster, jobs)
         with closing(finished), _progress_bar(len(todo), outcome.reused) as bar:
             for key, attempt in finished:
                 _record(folder, key, todo[key], runs[todo[key]], attempt, outcome)
@@ -244,24 +244,17 @@ def _saved_result(path: Path, key: str):
 
 
 def _record(folder: Path, key: str, index: int, run: dict, attempt: dict, outcome: SweepResult) -> None:
-    """Save one finished attempt (result or failure file) and add it to ``outcome``."""
+    """Add one finished attempt to ``outcome``: its result read back from its file, or a failure file."""
     failure_path = folder / FAILED / f"{key}.json"
     outcome.computed += 1
     outcome.cpu_time_s += attempt.get("cpu_time_s", 0.0)
-    details = {"key": key, "run": run, "worker": attempt.get("worker"), "wall_time_s": attempt.get("wall_time_s"),
-               "cpu_time_s": attempt.get("cpu_time_s"), "package_version": _version(),
-               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     if attempt["ok"]:
-        try:
-            write_json(folder / f"{key}.json", {**details, "result": attempt["result"]})
-            outcome.results[index] = read_json(folder / f"{key}.json")["result"]
-            failure_path.unlink(missing_ok=True)
-            return
-        except (TypeError, ValueError, OSError) as err:
-            attempt = {"ok": False, "error": f"its result cannot be saved as JSON: {type(err).__name__}: {err}",
-                       "traceback": traceback.format_exc()}
+        outcome.results[index] = read_json(folder / f"{key}.json")["result"]
+        failure_path.unlink(missing_ok=True)
+        return
     failure_path.parent.mkdir(exist_ok=True)
-    write_json(failure_path, {**details, "error": attempt["error"], "traceback": attempt["traceback"]})
+    write_json(failure_path, {**_details(key, run, attempt), "error": attempt["error"],
+                              "traceback": attempt["traceback"]})
     outcome.failures.append(Failure(index, run, key, attempt["error"], failure_path))
 
 
@@ -336,35 +329,53 @@ def reusable_build(scratch, name: str):
 
 
 # ------------------------------------------------------------------ one attempt, wherever it runs
-def attempt_run(function, run: dict, scratch_root, compile_jobs: int) -> dict:
-    """Call ``function(run, scratch)`` once and say how it went, never raising (but on Ctrl-C).
+def attempt_run(function, run: dict, folder, key: str, compile_jobs: int) -> dict:
+    """Call ``function(run, scratch)`` once, save its result as ``folder/<key>.json``, say how it went.
 
-    ``scratch`` is ``scratch_root/<host>-<worker name>-<pid>``: one folder per
-    worker process, so concurrent builds never share one.  ``make -j`` is
-    bounded to ``compile_jobs`` during the call.  Returns ``{"ok": True,
-    "result": ...}`` or ``{"ok": False, "error": ..., "traceback": ...}``, with
-    the worker, wall time and CPU time (this process and its children).
+    Never raises (but on Ctrl-C).  The result file is written atomically by the
+    process that ran the function, before it takes its next run, so a killed
+    sweep loses at most the runs in progress.  ``scratch`` is
+    ``folder/scratch/<host>-<worker name>-<pid>``: one folder per worker
+    process, so concurrent builds never share one.  ``make -j`` is bounded to
+    ``compile_jobs`` during the call.  Returns ``{"ok": True}`` or ``{"ok":
+    False, "error": ..., "traceback": ...}``, with the worker, wall time and
+    CPU time (this process and its children).
     """
     worker_name = _dask_worker_name()
     if worker_name is not None:
         _separate_cython_cache(worker_name)
     worker = _folder_name(f"{socket.gethostname()}-{worker_name or 'serial'}-{os.getpid()}")
-    scratch = Path(scratch_root) / worker
+    scratch = Path(folder) / SCRATCH / worker
     scratch.mkdir(parents=True, exist_ok=True)
     previous_jobs = os.environ.get(COMPILE_JOBS_ENV)
     os.environ[COMPILE_JOBS_ENV] = str(compile_jobs)
     wall, cpu = time.perf_counter(), _cpu_seconds()
     try:
-        outcome = {"ok": True, "result": function(run, scratch)}
+        result = function(run, scratch)
     except Exception as err:  # noqa: BLE001 -- any error of a run is recorded, the sweep goes on
         outcome = {"ok": False, "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+    else:
+        outcome = {"ok": True}
     finally:
         if previous_jobs is None:
             os.environ.pop(COMPILE_JOBS_ENV, None)
         else:
             os.environ[COMPILE_JOBS_ENV] = previous_jobs
-    return {**outcome, "worker": worker, "wall_time_s": time.perf_counter() - wall,
-            "cpu_time_s": _cpu_seconds() - cpu}
+    outcome.update(worker=worker, wall_time_s=time.perf_counter() - wall, cpu_time_s=_cpu_seconds() - cpu)
+    if outcome["ok"]:
+        try:
+            write_json(Path(folder) / f"{key}.json", {**_details(key, run, outcome), "result": result})
+        except (TypeError, ValueError, OSError) as err:
+            outcome.update(ok=False, error=f"its result cannot be saved as JSON: {type(err).__name__}: {err}",
+                           traceback=traceback.format_exc())
+    return outcome
+
+
+def _details(key: str, run: dict, attempt: dict) -> dict:
+    """What a result or failure file says about its run besides the result: key, parameters, worker, times."""
+    return {"key": key, "run": run, "worker": attempt.get("worker"), "wall_time_s": attempt.get("wall_time_s"),
+            "cpu_time_s": attempt.get("cpu_time_s"), "package_version": _version(),
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def _cpu_seconds() -> float:
@@ -408,13 +419,13 @@ def _separate_cython_cache(worker_name: str) -> None:
     os.environ["CYTHON_CACHE_DIR"] = os.path.join(_shared_cython_cache, f"sweep-worker-{_folder_name(worker_name)}")
 
 
-def _attempts_in_process(function, runs: dict, scratch_root: Path, cluster: Cluster, compile_jobs: int):
+def _attempts_in_process(function, runs: dict, folder: Path, cluster: Cluster, compile_jobs: int):
     """(key, attempt) of each run, one after the other in this process."""
     for key, run in runs.items():
-        yield key, attempt_run(function, run, scratch_root, compile_jobs)
+        yield key, attempt_run(function, run, folder, key, compile_jobs)
 
 
-def _attempts_on_cluster(function, runs: dict, scratch_root: Path, cluster: Cluster, compile_jobs: int):
+def _attempts_on_cluster(function, runs: dict, folder: Path, cluster: Cluster, compile_jobs: int):
     """(key, attempt) of each run as it finishes on a dask cluster (a run whose workers kept dying: a failure);
     the runs start in the order of ``runs``."""
     from distributed import Client, LocalCluster, as_completed
@@ -427,7 +438,7 @@ def _attempts_on_cluster(function, runs: dict, scratch_root: Path, cluster: Clus
     try:
         with Client(cluster.scheduler or local) as client:
             # priorities: the runs start in their order (dask would order runs submitted together by key)
-            futures = {client.submit(attempt_run, function, run, str(scratch_root), compile_jobs, pure=False,
+            futures = {client.submit(attempt_run, function, run, str(folder), key, compile_jobs, pure=False,
                                      key=f"run-{key}", priority=-position): key
                        for position, (key, run) in enumerate(runs.items())}
             for future in as_completed(futures):
