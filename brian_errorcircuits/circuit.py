@@ -553,6 +553,18 @@ class TrainingResult:
                 for when, values in self.alignment.items()}
 
 
+#: Environment variable that bounds ``make -j`` of ``cpp_standalone`` builds (see :func:`compile_jobs`).
+COMPILE_JOBS_ENV = "ERRORCIRCUITS_COMPILE_JOBS"
+
+
+def compile_jobs() -> int:
+    """``make -j`` of ``cpp_standalone`` builds: the environment variable :data:`COMPILE_JOBS_ENV`
+    (set by :func:`~brian_errorcircuits.sweep.run_sweep` on its workers, so that parallel runs share the
+    cores), else every core this process may use."""
+    jobs = os.environ.get(COMPILE_JOBS_ENV, "")
+    return int(jobs) if jobs.isdigit() and int(jobs) > 0 else len(os.sched_getaffinity(0))
+
+
 @contextmanager
 def brian_session(spec: CircuitSpec, runs: int, build_dir=None):
     """Brian2 set up for one simulation of ``spec``; its global state as it was afterwards.
@@ -578,7 +590,7 @@ def brian_session(spec: CircuitSpec, runs: int, build_dir=None):
         b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
         guard = [sys.executable, "-I", str(_CHILD_GUARD), str(os.getpid())]
         run_cmd = saved_prefs["devices.cpp_standalone.run_cmd_unix"]
-        b2.prefs["devices.cpp_standalone.extra_make_args_unix"] = [f"-j{len(os.sched_getaffinity(0))}"]
+        b2.prefs["devices.cpp_standalone.extra_make_args_unix"] = [f"-j{compile_jobs()}"]
         # Linking with -ffast-math makes the binary flush subnormal numbers to zero.  Without it,
         # traces of silent neurons decay into the subnormal range (below 1e-308, after a few
         # seconds), and every synapse that multiplies them ran up to 20x slower.

@@ -9,9 +9,13 @@ from .connectome import TableError
 from .experiments import EXPERIMENTS, get
 from .experiments.base import INCOMPLETE, add_common_arguments, run
 from .spec import SpecError
+from .sweep import SweepError
 
 #: Exit status of a run refused for bad parameters or a bad table (as argparse's usage errors).
 USAGE_ERROR = 2
+
+#: Exit status of a sweep some of whose runs failed (the others are saved).
+RUN_FAILED = 1
 
 #: Exit status of a run ended by Ctrl-C (the shell's 128 + SIGINT).
 INTERRUPTED = 130
@@ -51,6 +55,11 @@ def main(argv=None) -> int:
         print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
         print(f"hint: {hint}; --debug shows the traceback", file=sys.stderr)
         return USAGE_ERROR
+    except SweepError as err:
+        print(f"error: {err}", file=sys.stderr)
+        print(f"hint: rerun the same command: it reuses the saved runs and tries the failed ones again; "
+              f"the folder stays marked incomplete (file {INCOMPLETE})", file=sys.stderr)
+        return RUN_FAILED
     except KeyboardInterrupt:
         print(f"interrupted: the output folder stays marked incomplete (file {INCOMPLETE}); run again to finish it",
               file=sys.stderr)

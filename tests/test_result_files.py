@@ -1,4 +1,4 @@
-"""Result files: written atomically, strict JSON, corrupt saved runs rerun; nothing is simulated."""
+"""Result files: written atomically, strict JSON; nothing is simulated (corrupt sweep results: test_sweep.py)."""
 import json
 import math
 import os
@@ -15,6 +15,7 @@ from brian_errorcircuits import DivergenceError, SpecError, cli
 from brian_errorcircuits.experiments import base, depth_scaling
 from brian_errorcircuits.files import git_commit, read_json, write_json
 from brian_errorcircuits.plotting import pyplot, save_figure
+from brian_errorcircuits.sweep import run_key, run_sweep
 
 
 def strict_json(path):
@@ -68,21 +69,23 @@ def previous_results(out):
     (out / "runs" / "kept.json").write_text("{}")
 
 
-def fake_run_one(calls):
-    def run_one(params, depth, model, seed, out_dir):
-        calls.append((depth, model, seed))
+def fake_train_one(calls):
+    def train_one(run, scratch):
+        calls.append((run["depth"], run["model"], run["seed"]))
         return {"initial": 1.0, "final": 0.5, "curve": [1.0, 0.5], "angles_deg": [10.0, float("nan")],
                 "angles_by_epoch_deg": [[10.0, float("nan")]]}
-    return run_one
+    return train_one
 
 
 def test_every_result_writer_replaces_its_file_from_a_temporary_one(tmp_path, replacements, monkeypatch):
     run_fake_experiment(tmp_path)
     fig, _ = pyplot().subplots()
     save_figure(fig, tmp_path / "figure.png")
-    monkeypatch.setattr(depth_scaling, "run_one", fake_run_one([]))
-    depth_scaling.saved_or_new_run(dict(depth_scaling.DEFAULTS), 1, "rate", 0, tmp_path)
-    for name in ("params.json", "summary.json", "figure.png", "runs/rate-d1-s0.json"):
+    train_one = fake_train_one([])
+    run = depth_scaling.run_parameters(dict(depth_scaling.DEFAULTS), 1, "rate", 0)
+    run_sweep(train_one, [run], tmp_path / "runs", workers=0, report=False)
+    for name in ("params.json", "summary.json", "figure.png", f"runs/{run_key(train_one, run)}.json",
+                 "runs/sweep.json"):
         assert_replaced_atomically(replacements, tmp_path / name)
     assert (tmp_path / "figure.png").read_bytes().startswith(b"\x89PNG")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png", "params.json", "runs", "summary.json"]
@@ -119,23 +122,6 @@ def test_summary_and_params_of_an_experiment_are_strict_json(tmp_path):
     run_fake_experiment(tmp_path)
     assert strict_json(tmp_path / "summary.json")["non_finite"] == {"/value": "nan"}
     assert strict_json(tmp_path / "params.json")["scale"] == 1.0
-
-
-@pytest.mark.parametrize("content", [b"", b'{"format": 2, "params": {"n_tra', b"\xff\xfe\x00", b"[1, 2]",
-                                     b'{"format": 2}'])
-def test_unreadable_saved_run_is_named_in_a_warning_and_run_again(tmp_path, monkeypatch, content):
-    calls = []
-    monkeypatch.setattr(depth_scaling, "run_one", fake_run_one(calls))
-    params = dict(depth_scaling.DEFAULTS)
-    path = tmp_path / "runs" / "rate-d2-s0.json"
-    path.parent.mkdir()
-    path.write_bytes(content)
-    with pytest.warns(UserWarning, match=re.escape(str(path)) + ".*running it again"):
-        result = depth_scaling.saved_or_new_run(params, 2, "rate", 0, tmp_path)
-    assert calls == [(2, "rate", 0)] and result["final"] == 0.5
-    reused = depth_scaling.saved_or_new_run(params, 2, "rate", 0, tmp_path)
-    assert calls == [(2, "rate", 0)], "the rerun's saved file was not reused"
-    assert reused["angles_deg"][0] == 10.0 and math.isnan(reused["angles_deg"][1])
 
 
 # ------------------------------------------------------------ provenance
@@ -219,7 +205,7 @@ def test_depth_scaling_refuses_a_series_it_cannot_finish_before_its_first_run(tm
                                                                                message):
     """Before, depths=1,9 trained every depth-1 model for minutes and then failed on depth 9."""
     calls = []
-    monkeypatch.setattr(depth_scaling, "run_one", fake_run_one(calls))
+    monkeypatch.setattr(depth_scaling, "train_one", fake_train_one(calls))
     with pytest.raises(SpecError, match=message):
         depth_scaling.run(base.parameters(depth_scaling.DEFAULTS, overrides), tmp_path)
     assert calls == [] and list(tmp_path.iterdir()) == []

@@ -4,7 +4,9 @@ Each module defines ``QUESTION`` (one line), ``DEFAULTS`` (parameter ->
 default; units are part of the name, e.g. ``duration_ms``) and
 ``run(params, out_dir) -> summary``, and optionally ``check(params)``, which
 raises ``SpecError`` for values the experiment cannot run before its output
-folder is touched.  :func:`brian_errorcircuits.experiments.base.main`
+folder is touched.  A module whose runs are a sweep (:mod:`brian_errorcircuits.sweep`)
+sets ``SWEEPS = True`` and takes ``run(params, out_dir, cluster=Cluster(...))``
+(``--scheduler`` / ``--workers``).  :func:`brian_errorcircuits.experiments.base.main`
 gives each one the same command line, output folder and ``summary.json``.
 """
 from importlib import import_module

@@ -292,6 +292,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Brian2 code generation target")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a parameter (repeatable); see `errorcircuits list -v`")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="experiments that sweep (depth-scaling): run on the dask cluster at ADDRESS "
+                             "(tcp://host:8786) instead of a local one")
+    parser.add_argument("--workers", metavar="N", type=int,
+                        help="experiments that sweep: worker processes of the local cluster (default: one per "
+                             "core; 0: one run after the other in this process)")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of a parameter or table error instead of one line")
 
@@ -305,13 +311,34 @@ def mode_description(params: dict) -> str:
     return mode or "modes as labelled"
 
 
+def sweep_arguments(name: str, module, args) -> dict:
+    """``{"cluster": Cluster}`` for an experiment that sweeps (``SWEEPS = True``), from ``--scheduler`` and
+    ``--workers``; ``{}`` for others, which refuse the two options with :class:`SpecError`."""
+    from ..sweep import Cluster
+
+    scheduler, workers = getattr(args, "scheduler", None), getattr(args, "workers", None)
+    if not getattr(module, "SWEEPS", False):
+        if scheduler is not None or workers is not None:
+            raise SpecError(f"--scheduler and --workers apply to experiments that sweep; {name} does not")
+        return {}
+    if scheduler is not None and not scheduler.strip():
+        raise SpecError("--scheduler is empty: give a scheduler's address (tcp://host:8786) or omit it")
+    if scheduler is not None and workers is not None:
+        raise SpecError(f"--workers {workers} with --scheduler: the cluster at the scheduler brings its own workers")
+    if workers is not None and workers < 0:
+        raise SpecError(f"--workers {workers}: expected a whole number >= 0 (0: runs one after the other here)")
+    return {"cluster": Cluster(scheduler, workers)}
+
+
 def run(name: str, module, args) -> dict:
     """Run experiment ``module`` with parsed ``args``: params.json, summary.json, figures.
 
     Parameters are checked (and by the module's ``check(params)``, if it has
     one) before the output folder is touched; the folder is :func:`claimed` for the run.
+    Experiments that sweep get ``cluster=`` (:func:`sweep_arguments`).
     """
     params = parameters(module.DEFAULTS, args.overrides, seed=args.seed, mode=args.mode, target=args.target)
+    sweeping = sweep_arguments(name, module, args)
     if hasattr(module, "check"):
         module.check(params)
     require_neo(params)
@@ -321,7 +348,7 @@ def run(name: str, module, args) -> dict:
         print(f"{name}: {module.QUESTION}\n  output: {out}", flush=True)
         start = time.perf_counter()
         with footnote(f"{name}, {mode_description(params)}, seed {params.get('seed', '-')}"):
-            summary = module.run(params, out)
+            summary = module.run(params, out, **sweeping)
         summary.setdefault("wall_time_s", time.perf_counter() - start)
         write_json(out / "summary.json", summary)
     print(f"  summary: {out / 'summary.json'}", flush=True)

@@ -17,9 +17,8 @@ Reported MSE: mean over test samples and outputs of the squared error.
 """
 from __future__ import annotations
 
-import json
 import time
-import warnings
+from pathlib import Path
 
 import brian2 as b2
 import numpy as np
@@ -30,13 +29,16 @@ from ..baselines.ann import BackpropANN
 from ..baselines.dendritic_hpc import DendriticHPC
 from ..baselines.sacramento import Sacramento2018
 from ..connectome import load_table
-from ..files import read_json, write_json
 from ..plotting import pyplot, save_figure
 from ..spec import SpecError
+from ..sweep import Cluster, reusable_build, run_sweep
 from ..tasks.teacher_student import make_teacher_student
 from .teacher_student import train_student
 
 QUESTION = "Does the error-neuron circuit keep learning as cortical areas (with skip connections) are added?"
+
+#: Its runs are a sweep: ``errorcircuits run depth-scaling --scheduler ADDRESS`` / ``--workers N``.
+SWEEPS = True
 
 DEFAULTS = {
     "table": "macaque_visual_7areas",
@@ -77,8 +79,23 @@ BASELINES = {
 #: every model a series can compare: the circuit in both modes and the numpy baselines
 MODELS = ("rate", "spiking", *BASELINES)
 
-#: version of what a saved run holds; runs saved in another format are run again
-RUN_FORMAT = 2
+#: Models from the costliest run to the cheapest: the order in which a sweep starts them.
+COST_ORDER = ("spiking", "rate", *BASELINES)
+
+#: Parameters every run reads (with its depth, model and seed): the task and the circuit's neurons.
+COMMON_RUN_KEYS = ("table", "n_train", "n_test", "n_probe", "dt_ms", "neurons_per_unit", "error_rate_hz")
+
+#: Parameters of the circuit in rate mode; the baselines read them too (their spec is the rate circuit's).
+RATE_RUN_KEYS = ("rate_epochs", "rate_eta_hz", "rate_duration_ms", "rate_target")
+
+#: Parameters each model reads besides :data:`COMMON_RUN_KEYS`.
+MODEL_RUN_KEYS = {
+    "rate": RATE_RUN_KEYS,
+    "spiking": ("spiking_mode", "target", "spiking_epochs", "spiking_eta_hz", "spiking_duration_ms"),
+    "ann": (*RATE_RUN_KEYS, "ann_lr"),
+    "sacramento2018": (*RATE_RUN_KEYS, "sacramento_lr", "sacramento_interneuron_lr"),
+    "dendritic_hpc": (*RATE_RUN_KEYS, "hpc_lr"),
+}
 
 
 def shape(depth: int) -> tuple:
@@ -117,71 +134,43 @@ def projection_names(params: dict, depth: int) -> list:
     return [f"{spec.label(p.source)}->{spec.label(p.target)}" for p in spec.projections]
 
 
-def run_one(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
-    """Train one model at one depth: its test error per epoch and its weight-update angles.
+def run_parameters(params: dict, depth: int, model: str, seed: int) -> dict:
+    """The parameters of one run, and no others: a run's sweep key changes only when one of them does."""
+    keys = (*COMMON_RUN_KEYS, *MODEL_RUN_KEYS[model])
+    return {"depth": depth, "model": model, "seed": seed, **{key: params[key] for key in keys}}
+
+
+def train_one(run: dict, scratch) -> dict:
+    """Train one model at one depth (a run of :func:`run_parameters`): test error per epoch, weight-update angles.
 
     Angles are taken per training presentation (each presentation's weight
     change against backprop's update for that sample, at the weights it
     started from), summarised per projection by their median over all of
-    training and per epoch.
+    training and per epoch.  ``cpp_standalone`` builds go into ``scratch``
+    (a folder of the worker process's own), started from an earlier run's
+    build of the same model and depth (:func:`~brian_errorcircuits.sweep.reusable_build`).
     """
-    spec = make_spec(params, depth, model, seed).validate()
+    depth, model, seed = run["depth"], run["model"], run["seed"]
+    spec = make_spec(run, depth, model, seed).validate()
     wiring = [(p.source, p.target, p.density) for p in spec.projections]
-    data = make_teacher_student(spec.layers, params["n_train"], params["n_probe"], params["n_test"],
+    data = make_teacher_student(spec.layers, run["n_train"], run["n_probe"], run["n_test"],
                                 seed=seed, projections=wiring)
     if model in BASELINES:
         learner_class, lr_name = BASELINES[model]
-        extra = {"lr_interneuron": params["sacramento_interneuron_lr"],
-                 "lr_apical": params["sacramento_interneuron_lr"]} if model == "sacramento2018" else {}
-        learner = learner_class(spec, ErrorCircuit(spec).weights, params[lr_name], **extra)
-        curve = learner.train(data.x_train, data.y_train, data.x_test, data.y_test, params["rate_epochs"],
+        extra = {"lr_interneuron": run["sacramento_interneuron_lr"],
+                 "lr_apical": run["sacramento_interneuron_lr"]} if model == "sacramento2018" else {}
+        learner = learner_class(spec, ErrorCircuit(spec).weights, run[lr_name], **extra)
+        curve = learner.train(data.x_train, data.y_train, data.x_test, data.y_test, run["rate_epochs"],
                               seed=seed, angles=True)
         epoch_angles = learner.epoch_angles
     else:
-        student = train_student(model_params(params, model, seed), data, out_dir=out_dir / f"{model}-d{depth}",
-                                spec=spec)
+        with reusable_build(scratch, f"{model}-d{depth}") as build_folder:
+            student = train_student(model_params(run, model, seed), data, out_dir=build_folder, spec=spec)
         curve = student.test_mse
         epoch_angles = list(training_angles(student.run).values())
     return {"initial": curve[0], "final": curve[-1], "curve": curve,
             "angles_deg": angle_medians(np.concatenate(epoch_angles)),
             "angles_by_epoch_deg": [angle_medians(a) for a in epoch_angles]}
-
-
-def saved_or_new_run(params: dict, depth: int, model: str, seed: int, out_dir) -> dict:
-    """:func:`run_one`, saved as it finishes in ``runs/``, so an interrupted series keeps its runs.
-
-    A saved run is reused when every parameter it was run with still has the
-    same value (which depths, seeds and models a series covers does not matter).
-    """
-    path = out_dir / "runs" / f"{model}-d{depth}-s{seed}.json"
-    run_params = {k: v for k, v in params.items() if k not in ("depths", "seeds", "models", "seed")}
-    saved = _saved_result(path, run_params)
-    if saved is not None:
-        return saved
-    result = run_one(params, depth, model, seed, out_dir)
-    path.parent.mkdir(exist_ok=True)
-    write_json(path, {"format": RUN_FORMAT, "params": run_params, "result": result})
-    return result
-
-
-def _saved_result(path, run_params: dict) -> dict | None:
-    """The result saved at ``path`` if it was run with ``run_params`` in the current format, else None.
-
-    A file that cannot be read (truncated or empty by a crash, not JSON, or
-    missing its parameters or result) is named in a warning, so that the run
-    is done again instead of ending the series.
-    """
-    if not path.exists():
-        return None
-    try:
-        saved = read_json(path)
-        if saved.get("format") != RUN_FORMAT:
-            return None
-        same = all(json.loads(json.dumps(run_params.get(k))) == v for k, v in saved["params"].items())
-        return saved["result"] if same else None
-    except (OSError, ValueError, KeyError, AttributeError) as err:
-        warnings.warn(f"saved run {path} cannot be read ({err}); running it again")
-        return None
 
 
 def check(params: dict) -> None:
@@ -208,21 +197,28 @@ def check(params: dict) -> None:
             make_spec(params, depth, model, params["seed"]).validate()
 
 
-def run(params: dict, out_dir) -> dict:
+def run(params: dict, out_dir, cluster: Cluster = Cluster()) -> dict:
+    """Train every model at every depth for every seed: one sweep (:mod:`~brian_errorcircuits.sweep`), one
+    run per (depth, model, seed), saved in ``out_dir/runs`` as it finishes and reused by a rerun."""
     check(params)
     start = time.perf_counter()
     seeds = [params["seed"] + s for s in range(params["seeds"])]
-    results = {model: {} for model in params["models"]}
+    # Seeds outermost, so that runs which build the same circuit seldom run at once (each build is compiled
+    # once per sweep), and the costliest first (deep circuits, spiking before rate before the numpy baselines).
+    grid = [(depth, model, seed) for seed in seeds for depth in sorted(params["depths"], reverse=True)
+            for model in sorted(params["models"], key=COST_ORDER.index)]
+    print(f"  {len(grid)} runs on {cluster.describe()}", flush=True)
+    sweep = run_sweep(train_one, [run_parameters(params, *cell) for cell in grid], Path(out_dir) / "runs",
+                      scheduler=cluster.scheduler, workers=cluster.workers)
+    sweep.raise_for_failures()
+    results = {model: {str(depth): [] for depth in params["depths"]} for model in params["models"]}
+    for (depth, model, seed), result in zip(grid, sweep.results):
+        results[model][str(depth)].append(result)
     for depth in params["depths"]:
         for model in params["models"]:
-            runs = []
-            for seed in seeds:
-                print(f"  depth {depth} ({'-'.join(map(str, shape(depth)))}), {model}, seed {seed}", flush=True)
-                began = time.perf_counter()
-                runs.append(saved_or_new_run(params, depth, model, seed, out_dir))
-                print(f"    test MSE {runs[-1]['initial']:.4f} -> {runs[-1]['final']:.4f} "
-                      f"({time.perf_counter() - began:.0f} s)", flush=True)
-            results[model][str(depth)] = runs
+            for seed, result in zip(seeds, results[model][str(depth)]):
+                print(f"  depth {depth} ({'-'.join(map(str, shape(depth)))}), {model}, seed {seed}: "
+                      f"test MSE {result['initial']:.4f} -> {result['final']:.4f}", flush=True)
 
     def per_run(measure, models=params["models"]):
         """{model: {depth: [measure(run) for each seed]}}"""
@@ -245,6 +241,8 @@ def run(params: dict, out_dir) -> dict:
         "weight_update_angle_last_epoch_deg": per_run(lambda r: r["angles_by_epoch_deg"][-1]),
         "seed": params["seed"],
         "wall_time_s": time.perf_counter() - start,
+        "sweep": {"runs": len(grid), "computed": sweep.computed, "reused": sweep.reused,
+                  "cluster": cluster.describe(), "cpu_time_s": sweep.cpu_time_s, "wall_time_s": sweep.wall_time_s},
     }
     _figures(summary, out_dir)
     for m, by_depth in summary["final_over_untrained_median"].items():
