@@ -18,7 +18,7 @@ TINY = {
     "visual-cortex": COMMON,
     "predictions": ["epochs=1", "n_train=3", "n_probe=2", "duration_ms=20", "settle_ms=5", "neurons_per_unit=2",
                     "targeting_epochs=1", "targeting_n_train=3", "targeting_n_test=2",
-                    "table_sizes=2,2,1,1,1,1,1", "targeting_neurons_per_unit=2"],
+                    "table_sizes=2,2,1,1,1,1,1", "targeting_neurons_per_unit=2", "gain_drive_scales=1,40"],
     "depth-scaling": ["depths=1,2", "seeds=1", "n_train=3", "n_test=2", "n_probe=2", "rate_epochs=1",
                       "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20", "neurons_per_unit=2",
                       "rate_target=numpy"],
@@ -80,8 +80,14 @@ def test_experiment_smoke(name, tmp_path):
     if name in SAVES_CIRCUIT:
         saved = ErrorCircuit.load(out / "circuit.npz")
         assert saved.spec.target == "numpy" and saved.spec.seed == 3 and saved.runs >= 1
-    if name == "predictions":
+    if name == "predictions":  # neuron level by default: 2 neurons per unit, read per neuron and per unit
+        assert summary["mode"] == "spiking" and summary["neurons_per_unit"] == 2
         assert all(p["verdict"] in ("pass", "fail") for p in summary["predictions"].values())
+        assert summary["verdicts"] == {name: p["verdict"] for name, p in summary["predictions"].items()}
+        code = summary["predictions"]["population code of single error neurons"]["value"]
+        assert set(code) == {"area1", "area2"} and all(-1 <= r["population_cosine"] <= 1 for r in code.values())
+        apical = summary["predictions"]["apical carries error, basal carries prediction"]["value"]["area1"]
+        assert "per_neuron" in apical and "basal_vs_prediction_from_spikes" in apical
         return
     if name == "cartpole":  # 2 episodes of 5 steps (0.1 s): from seed 3's starts nobody fails yet
         assert summary["failures_per_epoch"] == [0, 0] and summary["controller_failures"] == 0

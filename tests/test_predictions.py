@@ -54,3 +54,41 @@ def test_projection_targeting_follows_density_and_sham_cuts_do_nothing():
     assert result["control_value"]["largest_deficit"] == 0.0
     firing = result["value"]["error_firing_vs_intact"]["routes of density <= 1"]
     assert all(ratio == 0 for area, ratio in firing.items() if area not in ("TEpd", "DP")), firing
+
+
+def test_population_code_needs_neuron_level_neurons(setup):
+    """In rate mode every unit is one neuron: the prediction is reported, but not applicable."""
+    result = predictions.population_code(setup)
+    assert result["verdict"] == result["control_verdict"] == "not applicable"
+    assert set(result["value"]) == {"area1", "area2"}
+
+
+def test_defaults_are_neuron_level_spiking():
+    assert predictions.DEFAULTS["mode"] == "spiking"
+    assert predictions.DEFAULTS["target"] == "cpp_standalone"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"layers": (4, 2)}, "hidden area"),
+    ({"settle_ms": 200.0}, "settle_ms"),
+    ({"duration_ms": 200.1}, "time steps"),
+    ({"gain_drive_scales": (1.0,)}, "gain_drive_scales"),
+    ({"gain_drive_scales": (1.0, -3.0)}, "gain_drive_scales"),
+    ({"connectivity": "sparse"}, "connectivity"),
+])
+def test_check_refuses_bad_parameters_before_anything_compiles(change, message):
+    with pytest.raises(predictions.SpecError, match=message):
+        predictions.check(dict(predictions.DEFAULTS, **change))
+
+
+def test_at_least_forgives_rounding_only():
+    assert predictions.at_least(0.7999999999999999, 0.8)
+    assert not predictions.at_least(0.79, 0.8)
+    assert not predictions.at_least(None, 0.8)
+
+
+def test_check_refuses_more_areas_than_the_table_has():
+    from brian_errorcircuits.connectome import TableError
+
+    with pytest.raises(TableError, match="fewer areas"):
+        predictions.check(dict(predictions.DEFAULTS, table_sizes=(8, 8, 6, 6, 6, 4, 2, 2)))

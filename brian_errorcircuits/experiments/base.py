@@ -72,6 +72,27 @@ def lr_factor(params: dict, epoch: int) -> float:
     return 1.0 / (1.0 + params["lr_decay"] * (epoch - 1))
 
 
+def neuron_level_circuit(spec, neurons_per_unit: int, build_dir=None, connectivity="dense"):
+    """The circuit of the unit-level ``spec``: in neuron-level ``spiking`` mode every unit becomes
+    ``neurons_per_unit`` neurons with tied weights, wired as ``connectivity`` says
+    (:func:`~brian_errorcircuits.populations.neuron_level`); in ``rate`` and ``sampled`` mode the
+    unit-level circuit itself.  ``build_dir``: its ``cpp_standalone`` build folder (circuits of one
+    shape can share one, so that later builds recompile only what changed)."""
+    from ..circuit import ErrorCircuit
+    from ..populations import neuron_level
+
+    if spec.mode == "spiking":
+        spec, arrays = neuron_level(spec, neurons_per_unit, connectivity=connectivity)
+        return ErrorCircuit.from_arrays(spec, arrays, build_dir)
+    return ErrorCircuit(spec, build_dir=build_dir)
+
+
+def neurons_per_unit(params: dict, key: str = "neurons_per_unit") -> int:
+    """Neurons per unit of an experiment's circuit: ``params[key]`` in neuron-level ``spiking`` mode,
+    else 1 (rate and sampled circuits are unit level)."""
+    return params[key] if params["mode"] == "spiking" else 1
+
+
 def presentation_timing(params: dict, prefix: str = "") -> dict:
     """``duration`` and ``settle`` of every presentation, from ``<prefix>duration_ms`` /
     ``<prefix>settle_ms`` (e.g. ``prefix="test_"`` for a test run with presentations of its own)."""

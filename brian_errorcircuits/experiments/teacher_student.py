@@ -25,14 +25,13 @@ import brian2 as b2
 import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
-from ..populations import neuron_level
 from ..spec import SPIKING_MODES
 from ..analysis import angle_medians, training_angles, weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..tasks.teacher_student import make_teacher_student
 from .base import (FULL_MODEL, SAVING, SPIKING_TRAINING, full_model_fields, lr_factor, mode_description,
-                   presentation_timing, save_trained)
+                   neuron_level_circuit, neurons_per_unit, presentation_timing, save_trained)
 
 QUESTION = "Can a spiking error-neuron circuit learn a tanh teacher by assigning credit to its hidden area?"
 
@@ -74,18 +73,9 @@ def make_spec(params: dict, frozen_hidden: bool = False) -> CircuitSpec:
 
 
 def make_circuit(params: dict, spec: CircuitSpec, build_dir=None, connectivity="dense") -> ErrorCircuit:
-    """The circuit of the unit-level ``spec``: in neuron-level ``spiking`` mode every unit
-    becomes ``neurons_per_unit`` neurons with tied weights, wired as ``connectivity`` says
-    (:func:`~brian_errorcircuits.populations.neuron_level`)."""
-    if spec.mode == "spiking":
-        spec, arrays = neuron_level(spec, params["neurons_per_unit"], connectivity=connectivity)
-        return ErrorCircuit.from_arrays(spec, arrays, build_dir)
-    return ErrorCircuit(spec, build_dir=build_dir)
-
-
-def neurons_per_unit(params: dict) -> int:
-    """Neurons per unit of the circuit's areas: ``neurons_per_unit`` in neuron-level mode, else 1."""
-    return params["neurons_per_unit"] if params["mode"] == "spiking" else 1
+    """The circuit of the unit-level ``spec`` with ``params['neurons_per_unit']`` neurons per unit
+    in neuron-level ``spiking`` mode (:func:`~brian_errorcircuits.experiments.base.neuron_level_circuit`)."""
+    return neuron_level_circuit(spec, params["neurons_per_unit"], build_dir, connectivity)
 
 
 def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None, spec=None, save: bool = False,
