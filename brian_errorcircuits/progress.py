@@ -66,13 +66,23 @@ def ticking(progress_bar, interval: float = 0.5):
     if progress_bar.disable:
         yield
         return
+    with _repeating(progress_bar.refresh, interval):
+        yield
+
+
+@contextmanager
+def _repeating(action, interval: float, once_more_at_end: bool = False):
+    """Call ``action`` every ``interval`` seconds from a background thread inside this block
+    (and once more as it ends, with ``once_more_at_end``)."""
     stop = threading.Event()
 
-    def tick():
+    def loop():
         while not stop.wait(interval):
-            progress_bar.refresh()
+            action()
+        if once_more_at_end:
+            action()
 
-    thread = threading.Thread(target=tick, daemon=True)
+    thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
         yield
@@ -124,20 +134,8 @@ class SimulationProgress:
         if not self.shown:
             yield
             return
-        stop = threading.Event()
-
-        def follow():
-            while not stop.wait(0.5):
-                self._read_times(stdout_path)
-            self._read_times(stdout_path)
-
-        thread = threading.Thread(target=follow, daemon=True)
-        thread.start()
-        try:
+        with _repeating(lambda: self._read_times(stdout_path), 0.5, once_more_at_end=True):
             yield
-        finally:
-            stop.set()
-            thread.join()
 
     def _read_times(self, stdout_path) -> None:
         try:
