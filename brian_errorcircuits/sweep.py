@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 import socket
-import sys
 import time
 import traceback
 import warnings
@@ -44,12 +43,11 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import progress
 from .circuit import COMPILE_JOBS_ENV
 from .files import read_json, write_json
 from .spec import SpecError
 
-#: Environment variable: ``1`` shows the progress bar even when stderr is not a terminal, ``0`` never shows it.
-PROGRESS_ENV = "ERRORCIRCUITS_PROGRESS"
 
 #: Subfolders of a sweep folder: tracebacks of failed runs, and the workers' build folders.
 FAILED, SCRATCH = "failed", "scratch"
@@ -455,10 +453,5 @@ def _attempts_on_cluster(function, runs: dict, folder: Path, cluster: Cluster, c
 
 
 def _progress_bar(total: int, reused: int):
-    """tqdm bar on stderr (runs done, failed, time left) when stderr is a terminal or :data:`PROGRESS_ENV` is 1."""
-    from tqdm import tqdm
-
-    forced = os.environ.get(PROGRESS_ENV)
-    shown = forced == "1" or (forced != "0" and sys.stderr.isatty())
-    return tqdm(total=total, desc=f"sweep ({reused} reused)", unit="run", file=sys.stderr, dynamic_ncols=True,
-                postfix={"failed": 0}, disable=not shown)
+    """Bar of runs done, failed and time left (:func:`brian_errorcircuits.progress.bar`: on a terminal, or forced)."""
+    return progress.bar(total=total, desc=f"sweep ({reused} reused)", unit="run", postfix={"failed": 0})

@@ -19,8 +19,8 @@ from distributed import Client, LocalCluster
 
 import brian_errorcircuits
 from brian_errorcircuits import SpecError, cli
-from brian_errorcircuits.experiments import base, depth_scaling
-from brian_errorcircuits.sweep import Cluster, SweepError, run_key, run_sweep
+from brian_errorcircuits.experiments import depth_scaling
+from brian_errorcircuits.sweep import SweepError, run_key, run_sweep
 from sweep_functions import build_once, sample, started
 
 TESTS = Path(__file__).resolve().parent
@@ -107,7 +107,7 @@ def test_depth_scaling_run_keys_hold_only_what_the_run_reads():
 
 def test_a_run_that_raises_is_recorded_with_its_traceback_and_the_sweep_carries_on(cluster, tmp_path, monkeypatch,
                                                                                    capsys):
-    monkeypatch.setenv("ERRORCIRCUITS_PROGRESS", "1")
+    monkeypatch.setenv("BRIAN_ERRORCIRCUITS_PROGRESS", "1")
     allowed = tmp_path / "allowed"
     runs = [{"seed": seed, "fail_unless": str(allowed if seed == 2 else tmp_path)} for seed in range(4)]
     sweep = run_sweep(sample, runs, tmp_path / "sweep", scheduler=cluster)
