@@ -40,7 +40,8 @@ from .storage import load_circuit, save_circuit
 
 #: Brian2 preferences that :func:`brian_session` sets for one run and restores.
 _PREFS_SET = ("codegen.target", "codegen.cpp.extra_link_args", "devices.cpp_standalone.extra_make_args_unix",
-              "devices.cpp_standalone.make_cmd_unix", "devices.cpp_standalone.run_cmd_unix")
+              "devices.cpp_standalone.make_cmd_unix", "devices.cpp_standalone.run_cmd_unix",
+              "codegen.cpp.extra_compile_args_gcc", "codegen.runtime.cython.cache_dir")
 
 #: Script that runs make and the standalone binary so that they end with this process.
 _CHILD_GUARD = Path(__file__).with_name("child_guard.py")
@@ -565,14 +566,44 @@ def compile_jobs() -> int:
     return int(jobs) if jobs.isdigit() and int(jobs) > 0 else len(os.sched_getaffinity(0))
 
 
+#: Environment variable choosing how generated C++ is compiled (see :func:`quick_build`).
+BUILD_ENV = "ERRORCIRCUITS_BUILD"
+
+
+def quick_build() -> bool:
+    """Whether generated C++ (Cython and ``cpp_standalone``) is compiled without optimisation.
+
+    :data:`BUILD_ENV` ``=quick`` compiles with ``-O0`` instead of Brian2's
+    ``-O3``: about 3x less compiler time, for a slower simulation loop.  It
+    pays where compiling dominates (short runs, the test suite, which sets it);
+    ``=optimised`` (or unset) is Brian2's default.  Quick Cython modules live in
+    a cache folder of their own (``<Brian2's cache>_quick``), because Brian2's
+    cache key does not include compiler flags.
+    """
+    value = os.environ.get(BUILD_ENV, "").strip().lower()
+    if value not in ("", "optimised", "quick"):
+        raise SpecError(f"{BUILD_ENV}={value!r}: use 'quick' (compile with -O0) or 'optimised' (Brian2's default)")
+    return value == "quick"
+
+
+def _compile_quickly() -> None:
+    """Brian2's compiler flags with ``-O0`` for their optimisation level, and the quick Cython cache."""
+    from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
+
+    flags = b2.prefs["codegen.cpp.extra_compile_args_gcc"]
+    b2.prefs["codegen.cpp.extra_compile_args_gcc"] = [flag for flag in flags if not flag.startswith("-O")] + ["-O0"]
+    if b2.prefs["codegen.runtime.cython.cache_dir"] is None:
+        b2.prefs["codegen.runtime.cython.cache_dir"] = get_cython_cache_dir() + "_quick"
+
+
 @contextmanager
 def brian_session(spec: CircuitSpec, runs: int, build_dir=None):
     """Brian2 set up for one simulation of ``spec``; its global state as it was afterwards.
 
     Sets the device (``cpp_standalone`` building in ``build_dir`` when one is
     given, the runtime device with ``spec.target`` otherwise),
-    ``defaultclock.dt = spec.dt`` and the seed ``spec.seed * 1000 + runs``;
-    afterwards the device, the preferences, ``defaultclock.dt`` and numpy's
+    ``defaultclock.dt = spec.dt``, the seed ``spec.seed * 1000 + runs`` and,
+    with :func:`quick_build`, unoptimised compiling; afterwards the device, the preferences, ``defaultclock.dt`` and numpy's
     global random state are restored.  ``make`` and the standalone binary run
     under ``child_guard.py``: in a process group of their own that ends when
     this process ends, even by ``kill -9``.  A device that the user switched
@@ -586,6 +617,8 @@ def brian_session(spec: CircuitSpec, runs: int, build_dir=None):
                         "brian2.set_device('runtime') first and use target='cpp_standalone' for standalone runs")
     saved_prefs = {name: b2.prefs[name] for name in _PREFS_SET}
     saved_dt, saved_random = b2.defaultclock.dt, np.random.get_state()
+    if quick_build():
+        _compile_quickly()
     if build_dir is not None:
         b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
         guard = [sys.executable, "-I", str(_CHILD_GUARD), str(os.getpid())]
