@@ -122,8 +122,10 @@ def run(params: dict, out_dir, cluster: Cluster = Cluster()) -> dict:
     check(params)
     start = time.perf_counter()
     seeds = [params["seed"] + s for s in range(params["seeds"])]
-    cells = [(mode, placement, sigma, seed) for seed in seeds for mode in sorted(params["modes"], reverse=True)
-             for sigma in sorted(params["sigmas"], reverse=True) for placement in params["placements"]]
+    # modes innermost: the first runs of a sweep build the two modes' circuits side by side, where runs of one
+    # mode would wait for its one build (every condition of a mode shares it)
+    cells = [(mode, placement, sigma, seed) for seed in seeds for sigma in sorted(params["sigmas"], reverse=True)
+             for placement in params["placements"] for mode in sorted(params["modes"], reverse=True)]
     print(f"  {len(cells)} conditions on {cluster.describe()} (sigma = 0 runs once for both placements)", flush=True)
     sweep = run_sweep(train_one, [run_parameters(params, *cell) for cell in cells], Path(out_dir) / "runs",
                       scheduler=cluster.scheduler, workers=cluster.workers)
@@ -159,11 +161,11 @@ def run(params: dict, out_dir, cluster: Cluster = Cluster()) -> dict:
                 print(f"  {mode}, spread in {placement} neurons, sigma {sigma}: test MSE {m['initial']:.4f} -> "
                       f"{m['final']:.4f} ({100 * m['final_over_initial']:.1f} %), hidden error cosine with backprop "
                       f"{m['cosine_start']:.3f} -> {m['cosine_end']:.3f} (medians)", flush=True)
-    _figures(summary, Path(out_dir), hidden)
+    _figures(params, summary, Path(out_dir), hidden)
     return summary
 
 
-def _figures(summary: dict, out_dir: Path, hidden: str) -> None:
+def _figures(params: dict, summary: dict, out_dir: Path, hidden: str) -> None:
     """Per mode: final test MSE, final / untrained, and the hidden error cosine (untrained, trained)
     against sigma, one line per placement, median and range over seeds."""
     plt = pyplot()
@@ -183,7 +185,8 @@ def _figures(summary: dict, out_dir: Path, hidden: str) -> None:
                             marker="o", capsize=3, label=f"spread in {placement} neurons")
             ax.set_xlabel("sigma (slope and offset spread)")
             ax.set_ylabel(label)
-            ax.set_title(mode, fontsize=9)
+            ax.set_title(mode + (f", {params['neurons_per_unit']} neurons per unit" if mode == "spiking" else ""),
+                         fontsize=9)
         row[0].set_yscale("log")
         row[1].set_yscale("log")
         row[0].legend(fontsize=7)
