@@ -152,8 +152,7 @@ def run(params: dict, out_dir, cluster: Cluster = Cluster()) -> dict:
             for sigma in params["sigmas"]} for placement in params["placements"]} for mode in params["modes"]},
         "seed": params["seed"],
         "wall_time_s": time.perf_counter() - start,
-        "sweep": {"runs": len(cells), "computed": sweep.computed, "reused": sweep.reused,
-                  "cluster": cluster.describe(), "cpu_time_s": sweep.cpu_time_s, "wall_time_s": sweep.wall_time_s},
+        "sweep": sweep.record(cluster),
     }
     for mode, by_placement in summary["median"].items():
         for placement, by_sigma in by_placement.items():

@@ -162,8 +162,7 @@ def run(params: dict, out_dir, cluster: Cluster = Cluster()) -> dict:
                           for cell, entries in by_cell.items()} for mode, by_cell in runs.items()},
         "seed": params["seed"],
         "wall_time_s": time.perf_counter() - start,
-        "sweep": {"runs": len(cells), "computed": sweep.computed, "reused": sweep.reused,
-                  "cluster": cluster.describe(), "cpu_time_s": sweep.cpu_time_s, "wall_time_s": sweep.wall_time_s},
+        "sweep": sweep.record(cluster),
     }
     for mode, by_cell in summary["median"].items():
         for cell, m in by_cell.items():
