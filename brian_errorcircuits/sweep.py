@@ -120,6 +120,11 @@ class SweepResult:
     cpu_time_s: float = 0.0
     wall_time_s: float = 0.0
 
+    def record(self, cluster: Cluster) -> dict:
+        """The sweep's counts and times, for an experiment's ``summary.json``."""
+        return {"runs": len(self.results), "computed": self.computed, "reused": self.reused,
+                "cluster": cluster.describe(), "cpu_time_s": self.cpu_time_s, "wall_time_s": self.wall_time_s}
+
     def raise_for_failures(self) -> None:
         """Raise :class:`SweepError` naming every failed run and its failure file, if there is one."""
         if self.failures:

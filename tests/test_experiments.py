@@ -31,6 +31,12 @@ TINY = {
             "fixation=1", "delays=1", "tau_input_ms=30", "trace_dt_ms=1"],
     "mean-field": ["population_sizes=1,2", "n_presentations=2", "duration_ms=20", "settle_ms=5"],
     "spike-statistics": ["neurons_per_unit=2", "n_patterns=1", "duration_ms=60", "settle_ms=10", "raster_ms=50"],
+    "populations": ["sizes_rep=4", "sizes_err=3", "spiking_sizes_rep=4", "spiking_sizes_err=3", "seeds=1", "n_train=2",
+                    "rate_epochs=1", "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20",
+                    "pixel_neurons=2", "dt_ms=0.5"],
+    "heterogeneity": ["sigmas=0.5", "placements=rep", "seeds=1", "n_train=3", "spiking_n_train=3", "n_test=2",
+                      "n_probe=2", "rate_epochs=1", "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20",
+                      "neurons_per_unit=2", "dt_ms=0.5"],
 }
 REQUIRED = {
     "teacher-student": {"mode", "layers", "n_train", "initial_test_mse", "final_test_mse", "bp_cosine",
@@ -47,6 +53,8 @@ REQUIRED = {
     "dms": {"test_mse", "test_accuracy", "final_test_mse", "final_test_accuracy", "wall_time_s", "seed", "mode"},
     "mean-field": {"layers", "sizes", "rate_twin_hidden_error_cosine_with_backprop", "wall_time_s", "seed"},
     "spike-statistics": {"parameters", "versions", "heterogeneity_off", "heterogeneity_on", "wall_time_s", "seed"},
+    "populations": {"modes", "seeds", "cells", "runs", "median", "sweep", "wall_time_s", "seed"},
+    "heterogeneity": {"modes", "placements", "sigmas", "seeds", "runs", "median", "sweep", "wall_time_s", "seed"},
 }
 #: experiments that keep their trained circuit as circuit.npz
 SAVES_CIRCUIT = {"teacher-student", "visual-cortex", "yinyang"}
@@ -60,6 +68,8 @@ FIGURES = {
     "dms": ("learning_curve.png", "rate_traces.png", "raster.png"),
     "mean-field": ("mean_field.png",),
     "spike-statistics": ("spike_statistics.png",),
+    "populations": ("populations.png",),
+    "heterogeneity": ("heterogeneity.png",),
 }
 
 
@@ -119,6 +129,19 @@ def test_experiment_smoke(name, tmp_path):
             populations = summary[condition]["populations"]
             assert {"input", "area1 representation", "area2 error +"} <= set(populations)
             assert populations["input"]["rate_hz"]["count"] == 8
+        return
+    if name == "populations":  # one run per mode, seed 3; rate: the paper's lateral noise keeps the cosine high
+        for mode, cell in (("rate", "4x3"), ("spiking", "4x3")):
+            (entry,) = summary["runs"][mode][cell]
+            assert entry["seed"] == 3 and len(entry["curve"]) == 2 and entry["final"] == entry["curve"][-1]
+            assert all(-1 <= entry[key] <= 1 for key in ("cosine_start", "cosine_end"))
+        assert summary["runs"]["rate"]["4x3"][0]["cosine_start"] > 0.9
+        return
+    if name == "heterogeneity":  # sigma 0.5 in the representation neurons, one seed per mode
+        for mode in ("rate", "spiking"):
+            (entry,) = summary["runs"][mode]["rep"]["0.5"]
+            assert entry["seed"] == 3 and len(entry["curve"]) == 2
+            assert set(entry["cosine_start"]) == {"area1"} and -1 <= entry["cosine_start"]["area1"] <= 1
         return
     if name == "depth-scaling":
         for by_depth in summary["test_mse"].values():

@@ -21,6 +21,8 @@ EXPERIMENTS = {
     "dms": "brian_errorcircuits.experiments.dms",
     "mean-field": "brian_errorcircuits.experiments.mean_field",
     "spike-statistics": "brian_errorcircuits.experiments.spike_statistics",
+    "populations": "brian_errorcircuits.experiments.populations",
+    "heterogeneity": "brian_errorcircuits.experiments.heterogeneity",
 }
 
 

@@ -241,8 +241,7 @@ def run(params: dict, out_dir, cluster: Cluster = Cluster()) -> dict:
         "weight_update_angle_last_epoch_deg": per_run(lambda r: r["angles_by_epoch_deg"][-1]),
         "seed": params["seed"],
         "wall_time_s": time.perf_counter() - start,
-        "sweep": {"runs": len(grid), "computed": sweep.computed, "reused": sweep.reused,
-                  "cluster": cluster.describe(), "cpu_time_s": sweep.cpu_time_s, "wall_time_s": sweep.wall_time_s},
+        "sweep": sweep.record(cluster),
     }
     _figures(summary, out_dir)
     for m, by_depth in summary["final_over_untrained_median"].items():
