@@ -180,7 +180,9 @@ def build_network(
         **_timed_arrays(spec, schedule),
     }
     backprop = spec.feedback == "backprop"
-    topdown = [(src, into) for src, into, _ in spec.error_routes()]
+    # every route is built; a lesioned one is closed by its gate (equations.route_gate), not left
+    # out, so that circuits differing only in their cuts generate the same code
+    topdown = [(src, into) for src, into, _ in spec.error_routes(with_lesioned=True)]
     senders = {src for src, _ in topdown} if backprop else set()
     objects, areas, projections = [], [], []
     built = BuiltNetwork(b2.Network(), areas, projections, error_groups=[None], laterals=[None], spec=spec)
@@ -219,6 +221,10 @@ def build_network(
             for name, values in arrays.neurons[k][population].items():
                 setattr(group, name, values * b2.Hz if name.startswith("g_") else values)
         err.error_active = 0.0 if k in silenced else 1.0
+        for src in above:
+            gated = rep if backprop else err
+            setattr(gated, eq.route_gate(f"{'v_back' if backprop else 'v_td'}_from_{label(src)}"),
+                    float((src, k) not in spec.lesioned_feedback))
         objects.append(rep.run_regularly(eq.phi_prime_statement(act), when="groups",
                                          order=_top_down_order(L, k), name=f"{label(k)}_gain"))
         objects.append(rep.run_regularly(eq.DENDRITIC_ERROR_STATEMENT, when="groups", order=ORDER_PLASTICITY - 1,
@@ -251,8 +257,6 @@ def build_network(
         projections.append(syn)
     if not backprop:
         for pr, B, mask in zip(spec.feedback_projections, arrays.feedback_weights, arrays.feedback_connectivity):
-            if (pr.source, pr.target) not in topdown:
-                continue  # lesioned
             syn = _connected(
                 built.error_groups[pr.source], built.error_groups[pr.target],
                 eq.feedback_synapse_equations(label(pr.source)), {"b": B},
