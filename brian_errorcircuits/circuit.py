@@ -172,6 +172,11 @@ class ErrorCircuit:
         What :meth:`add` registered: called with every network built.
     runs : int
         Runs made so far; with ``spec.seed`` it seeds the next run.
+    schedule_rows : int
+        Presentations the schedule's TimedArrays hold at least (default 0: the
+        schedule's length, rounded up to a power of two).  Brian2 compiles their
+        length into the code, so runs of schedules up to this length (and with
+        the same recording) share one ``cpp_standalone`` build.
     """
 
     def __init__(self, spec: CircuitSpec, weights=None, feedback_weights=None, build_dir=None, *,
@@ -182,6 +187,7 @@ class ErrorCircuit:
                                          connectivity=connectivity, feedback_connectivity=feedback_connectivity)
         self.build_dir = build_dir
         self.runs = 0
+        self.schedule_rows = 0
         self.object_factories = []
 
     @classmethod
@@ -276,7 +282,8 @@ class ErrorCircuit:
         recording, silenced = self._named_areas_resolved(recording, silenced)
         runtime = self.spec if self.spec.target != "cpp_standalone" else self.spec.replace(target="numpy")
         with brian_session(runtime, self.runs):
-            built = build_network(self.spec, self.arrays, schedule, recording, silenced)
+            built = build_network(self.spec, self.arrays, schedule, recording, silenced,
+                                  schedule_rows=self.schedule_rows)
             self._add_user_objects(built)
         return built
 
@@ -334,7 +341,8 @@ class ErrorCircuit:
             brian_report = "text" if report else None
         with closing(progress), brian_session(self.spec, self.runs, self.build_dir if standalone else None), \
                 ticking(progress.bar):
-            built = build_network(self.spec, self.arrays, schedule, recording, silenced)
+            built = build_network(self.spec, self.arrays, schedule, recording, silenced,
+                                  schedule_rows=self.schedule_rows)
             user_objects = self._add_user_objects(built)
             sums = [(b2.StateMonitor(rep, "sum_P", record=True, dt=schedule.duration, name=f"sums_{rep.name}"),
                      b2.StateMonitor(err, "sum_E", record=True, dt=schedule.duration, name=f"sums_{err.name}"))

@@ -163,6 +163,7 @@ def build_network(
     recording: Recording = Recording(),
     silenced: tuple = (),
     external_input: bool = False,
+    schedule_rows: int = 0,
 ) -> BuiltNetwork:
     """Assemble the circuit of ``spec`` with the values of ``arrays`` for ``schedule``.
 
@@ -170,6 +171,8 @@ def build_network(
     With ``external_input`` the input rates are a variable ``r_P`` of the input
     group that the caller writes during the run (closed loop, see
     :mod:`brian_errorcircuits.closed_loop`) instead of the schedule's inputs.
+    ``schedule_rows``: the schedule's TimedArrays hold at least this many presentations
+    (see :func:`_padded`).
     """
     p = spec.neuron
     L = spec.n_areas
@@ -177,7 +180,7 @@ def build_network(
     namespace = {
         "tau_syn": p.tau_syn, "tau_input": p.tau_syn if p.tau_input is None else p.tau_input,
         "rate_max": p.rate_max, "rate_err": p.rate_err, "eta_lateral": spec.eta_lateral,
-        **_timed_arrays(spec, schedule),
+        **_timed_arrays(spec, schedule, schedule_rows),
     }
     backprop = spec.feedback == "backprop"
     # every route is built; a lesioned one is closed by its gate (equations.route_gate), not left
@@ -448,9 +451,10 @@ def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, namespace: dict
     return connections
 
 
-def _timed_arrays(spec: CircuitSpec, schedule: Schedule) -> dict:
-    """Inputs, targets and switches of the schedule as TimedArrays (one run call); inputs and
-    targets of task units are spread over the input and output neurons (``spec.encode_*``)."""
+def _timed_arrays(spec: CircuitSpec, schedule: Schedule, rows: int = 0) -> dict:
+    """Inputs, targets and switches of the schedule as TimedArrays (one run call), padded to
+    at least ``rows`` presentations; inputs and targets of task units are spread over the
+    input and output neurons (``spec.encode_*``)."""
     dt = schedule.duration
     gate_dt = schedule.duration / schedule.averaging_steps_per_presentation
     arrays = {
@@ -460,14 +464,16 @@ def _timed_arrays(spec: CircuitSpec, schedule: Schedule) -> dict:
         "learning_on": (schedule.learning.astype(float), dt),
         "averaging": (schedule.averaging_gate(), gate_dt),
     }
-    return {name: b2.TimedArray(_padded(values), dt=step, name=name) for name, (values, step) in arrays.items()}
+    return {name: b2.TimedArray(_padded(values, rows * len(values) // len(schedule)), dt=step, name=name)
+            for name, (values, step) in arrays.items()}
 
 
-def _padded(values: np.ndarray) -> np.ndarray:
-    """Rows padded to a power of two (never read: the run ends first).
+def _padded(values: np.ndarray, rows: int = 0) -> np.ndarray:
+    """Rows padded to a power of two, and to at least ``rows`` (never read: the run ends first).
 
     Brian2 compiles a TimedArray's length into the generated code; rounding it
-    up lets schedules of similar length share one compiled network.
+    up lets schedules of similar length share one compiled network, and a
+    common ``rows`` lets schedules of any length up to it share one.
     """
-    rows = 1 << max(int(np.ceil(np.log2(len(values)))), 3)
+    rows = 1 << max(int(np.ceil(np.log2(max(len(values), rows)))), 3)
     return np.concatenate([values, np.repeat(values[-1:], rows - len(values), axis=0)])
