@@ -268,6 +268,13 @@ EXPONENTIAL_DRAW = "log(1 - rand())"  #: minus an Exp(1) random number
 NEURON_FIRING = {"threshold": "spike_drive > 0", "plus": "spike_drive > 0 and r_E > 0",
                  "minus": "spike_drive > 0 and r_E < 0"}
 
+#: Neuron-level spiking: the same firing conditions, true only during the presentations whose
+#: spikes are recorded (``spikes_recorded(t)``, 1 there): monitors of these events record chosen
+#: segments within one run call (switching monitors on and off takes one call per stretch, and
+#: ``cpp_standalone`` compiles every call's code anew).  They change nothing: the neuron's own
+#: threshold and resets stay with ``NEURON_FIRING``.
+RECORDED_FIRING = {event: f"{condition} and spikes_recorded(t) > 0" for event, condition in NEURON_FIRING.items()}
+
 #: Neuron-level spiking: each spike of a neuron adds ``trace_step`` to its own synaptic trace
 #: (a positive-error spike adds, a negative-error spike subtracts), so that the trace's mean is
 #: the neuron's rate (or signed error) in phi's units, and draws the neuron's next threshold.

@@ -115,9 +115,9 @@ class Setup:
 
     ``out_dir``: where ``cpp_standalone`` builds go (``build/layered-<feedback>-<kind>``,
     ``build/table``; without it every circuit builds in a temporary folder of its own).  ``simulations``
-    lists every run: its label, wall time and, under ``cpp_standalone``, the run time of the
-    binary's last ``run()`` call (Brian2's ``results/last_run_info.txt``; the rest of the wall
-    time is at most code generation, compiling, the other calls and loading results).
+    lists every run: its label, wall time and, under ``cpp_standalone``, its parts
+    (``RunResult.timing``: code generation, compiling, the binary) and the run time of the
+    binary's last ``run()`` call (Brian2's ``results/last_run_info.txt``).
     """
 
     def __init__(self, params: dict, out_dir=None, data: bool = True):
@@ -184,11 +184,15 @@ class Setup:
 
     def run(self, label: str, circuit, schedule, recording: Recording = Recording(), silenced=()):
         """``circuit.run``, timed into :attr:`simulations`."""
-        return self._timed(label, circuit, lambda: circuit.run(schedule, recording, silenced=silenced))
+        result = self._timed(label, circuit, lambda: circuit.run(schedule, recording, silenced=silenced))
+        self.simulations[-1].update(result.timing)
+        return result
 
     def train(self, label: str, circuit, *args, **kwargs):
         """``circuit.train``, timed into :attr:`simulations`."""
-        return self._timed(label, circuit, lambda: circuit.train(*args, **kwargs))
+        training = self._timed(label, circuit, lambda: circuit.train(*args, **kwargs))
+        self.simulations[-1].update(training.run.timing)
+        return training
 
     def _timed(self, label: str, circuit, call):
         start = time.perf_counter()
@@ -602,6 +606,8 @@ def run(params: dict, out_dir) -> dict:
     if params["target"] == "cpp_standalone":
         binary = sum(s.get("binary_last_run_s", 0.0) for s in simulations)
         timing.update(binary_last_run_s=binary, build_and_overhead_s_at_most=timing["simulations_wall_s"] - binary)
+        timing.update({part: sum(s.get(part, 0.0) for s in simulations)
+                       for part in ("code_generation_s", "compile_s", "binary_s")})
     return {"seed": params["seed"], "mode": params["mode"], "layers": list(params["layers"]),
             "target": params["target"], "neurons_per_unit": params["neurons_per_unit"],
             "targeting_neurons_per_unit": params["targeting_neurons_per_unit"],
