@@ -35,7 +35,7 @@ def generated_code(circuit: ErrorCircuit, schedule, recording: Recording, build_
                 monitor.active = record
             built.network.run(presentations * schedule.duration, namespace={})
         b2.device.build(directory=str(build_dir), compile=False, run=False, with_output=False)
-    sources = [path for path in build_dir.rglob("*") if path.suffix in (".cpp", ".h", ".pyx") or path.name == "makefile"]
+    sources = [path for path in build_dir.rglob("*") if path.suffix in (".cpp", ".h") or path.name == "makefile"]
     return {str(path.relative_to(build_dir)): path.read_text() for path in sources if path.name != "main.cpp"}
 
 
