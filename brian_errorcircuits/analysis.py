@@ -1,6 +1,8 @@
 """Measures of a run: alignment with backprop, rates from spikes, PSTHs, Neo export."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy.stats import spearmanr
 
@@ -90,17 +92,19 @@ def training_angles(result) -> dict:
     return segments
 
 
-def weight_update_angles(circuit, inputs, targets, **timing) -> list:
+def weight_update_angles(circuit, inputs, targets, recording: Recording = Recording(), **timing) -> list:
     """Median over presentations of each projection's :func:`presentation_angles`.
 
-    The circuit learns over one block of presentations of (inputs, targets)
-    from its current weights, which are restored afterwards, so the
-    measurement leaves a trained circuit as it was.
+    The circuit learns over one block of presentations (segment ``'angle-probe'``)
+    of (inputs, targets) from its current weights, which are restored afterwards,
+    so the measurement leaves a trained circuit as it was.  ``recording``: what
+    else the run records (weights are recorded once per presentation in any
+    case); the recording of the circuit's other runs lets them share its build.
     """
     start = circuit.arrays.copy()
     block = circuit.block(inputs, targets, learning=True, label="angle-probe", **timing)
     try:
-        result = circuit.run(block, Recording(weights=True, dt=block.duration))
+        result = circuit.run(block, replace(recording, weights=True, dt=block.duration))
     finally:
         circuit.arrays = start
     return angle_medians(np.concatenate(list(training_angles(result).values())))

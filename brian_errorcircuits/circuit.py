@@ -29,7 +29,7 @@ from brian2.devices.device import RuntimeDevice, get_device, reset_device
 import numpy as np
 
 from .arrays import CircuitArrays, partner_matrix
-from .network import BuiltNetwork, Recording, build_network
+from .network import BuiltNetwork, Recording, build_network, gated_spike_recording
 from .populations import unit_means
 from .progress import STANDALONE_REPORT, SimulationProgress, ticking
 from .reference import backprop_deltas, mse
@@ -103,6 +103,10 @@ class RunResult:
     neurons: list = None  #: per-neuron values of the run (``CircuitArrays.neurons``)
     user_states: dict = field(default_factory=dict)
     recording: Recording = None  #: what the run recorded (``analysis.to_neo`` reads its segments)
+    #: ``cpp_standalone``: wall seconds of the run's parts: ``code_generation_s`` (the network and its
+    #: code, in Python), ``compile_s`` (the project written and ``make``) and ``binary_s`` (the
+    #: simulation; loading its results apart); empty on other targets
+    timing: dict = field(default_factory=dict)
 
     def area(self, area) -> "AreaResult":
         """What the run recorded of ``area`` (a name such as ``'V4'``, ``'input'``, or an index)."""
@@ -173,6 +177,11 @@ class ErrorCircuit:
         What :meth:`add` registered: called with every network built.
     runs : int
         Runs made so far; with ``spec.seed`` it seeds the next run.
+    schedule_rows : int
+        Presentations the schedule's TimedArrays hold at least (default 0: the
+        schedule's length, rounded up to a power of two).  Brian2 compiles their
+        length into the code, so runs of schedules up to this length (and with
+        the same recording) share one ``cpp_standalone`` build.
     """
 
     def __init__(self, spec: CircuitSpec, weights=None, feedback_weights=None, build_dir=None, *,
@@ -183,6 +192,7 @@ class ErrorCircuit:
                                          connectivity=connectivity, feedback_connectivity=feedback_connectivity)
         self.build_dir = build_dir
         self.runs = 0
+        self.schedule_rows = 0
         self.object_factories = []
 
     @classmethod
@@ -277,7 +287,8 @@ class ErrorCircuit:
         recording, silenced = self._named_areas_resolved(recording, silenced)
         runtime = self.spec if self.spec.target != "cpp_standalone" else self.spec.replace(target="numpy")
         with brian_session(runtime, self.runs):
-            built = build_network(self.spec, self.arrays, schedule, recording, silenced)
+            built = build_network(self.spec, self.arrays, schedule, recording, silenced,
+                                  schedule_rows=self.schedule_rows)
             self._add_user_objects(built)
         return built
 
@@ -335,28 +346,34 @@ class ErrorCircuit:
             brian_report = "text" if report else None
         with closing(progress), brian_session(self.spec, self.runs, self.build_dir if standalone else None), \
                 ticking(progress.bar):
-            built = build_network(self.spec, self.arrays, schedule, recording, silenced)
+            built = build_network(self.spec, self.arrays, schedule, recording, silenced,
+                                  schedule_rows=self.schedule_rows)
             user_objects = self._add_user_objects(built)
             sums = [(b2.StateMonitor(rep, "sum_P", record=True, dt=schedule.duration, name=f"sums_{rep.name}"),
                      b2.StateMonitor(err, "sum_E", record=True, dt=schedule.duration, name=f"sums_{err.name}"))
                     for rep, err in zip(built.areas[1:], built.error_groups[1:])]
             built.network.add(*[monitor for pair in sums for monitor in pair])
-            for presentations, record in _recording_stretches(schedule, recording):
+            for presentations, record in spike_recording_calls(self.spec, schedule, recording):
                 for monitor in built.spike_monitors.values():
                     monitor.active = record
                 built.network.run(
                     presentations * schedule.duration, namespace={},
                     report=brian_report, report_period=(1 if progress.shown else 10) * b2.second,
                 )
-            if standalone and progress.shown:
+            timing = {}
+            if standalone:
+                output = report and not progress.shown  # the bar replaces the compiler's and binary's output
                 progress.phase("compiling (cpp_standalone)")
-                b2.device.build(directory=self.build_dir, compile=True, run=False, with_output=False)
+                compiling = time.perf_counter()
+                b2.device.build(directory=self.build_dir, compile=True, run=False, with_output=output)
                 progress.phase("simulating")
+                simulating = time.perf_counter()
                 with progress.following(Path(b2.device.results_dir) / "stdout.txt"):
-                    b2.device.run(directory=self.build_dir, with_output=False)
-            elif standalone:
-                b2.device.build(directory=self.build_dir, compile=True, run=True, with_output=report)
+                    b2.device.run(directory=self.build_dir, with_output=output)
+                timing = {"code_generation_s": compiling - start, "compile_s": simulating - compiling,
+                          "binary_s": time.perf_counter() - simulating}
             result = self._collect(built, sums, schedule)
+            result.timing = timing
             result.recording = recording
             result.user_states = {obj.name: {variable: np.array(values) for variable, values
                                              in obj.get_states(units=False).items()}
@@ -596,6 +613,13 @@ def _compile_quickly() -> None:
         b2.prefs["codegen.runtime.cython.cache_dir"] = get_cython_cache_dir() + "_quick"
 
 
+def copy_build(source, destination) -> None:
+    """Copy the ``cpp_standalone`` build folder ``source`` (results left out) to ``destination``, times
+    kept, so that ``make`` there finds the compiled objects up to date and recompiles only what the
+    next circuit changes."""
+    shutil.copytree(source, destination, symlinks=True, ignore=shutil.ignore_patterns("results"))
+
+
 @contextmanager
 def brian_session(spec: CircuitSpec, runs: int, build_dir=None):
     """Brian2 set up for one simulation of ``spec``; its global state as it was afterwards.
@@ -691,6 +715,15 @@ def cosine(a, b) -> float:
     a, b = np.ravel(a), np.ravel(b)
     norm = np.linalg.norm(a) * np.linalg.norm(b)
     return float(a @ b / norm) if norm > 0 else 0.0
+
+
+def spike_recording_calls(spec: CircuitSpec, schedule: Schedule, recording: Recording) -> list:
+    """The run calls of a simulation: [(presentations, spike monitors on), ...]; one call where
+    the monitors record only ``recording.spike_segments`` themselves
+    (:func:`~brian_errorcircuits.network.gated_spike_recording`), else one per stretch of
+    :func:`_recording_stretches`."""
+    stretches = _recording_stretches(schedule, recording)  # checks the segments' names
+    return [(len(schedule), True)] if gated_spike_recording(spec, recording) else stretches
 
 
 def _recording_stretches(schedule: Schedule, recording: Recording):

@@ -67,6 +67,20 @@ def _sum_of(names, empty="0"):
     return " + ".join(names) if names else empty
 
 
+def route_gate(input_name: str) -> str:
+    """The gate of the top-down error input ``input_name`` (one per route into the group): a shared value
+    set before the run, 1 for an open route, 0 for a lesioned one (``CircuitSpec.lesioned_feedback``).
+    A value rather than a missing input, so that circuits that differ only in their cuts generate the
+    same code (one ``cpp_standalone`` build serves them all)."""
+    return f"{input_name}_open"
+
+
+def _gated_inputs(names) -> tuple:
+    """(declarations of the gates of the top-down inputs ``names``, their gated sum)."""
+    gates = [f"{route_gate(name)} : 1 (shared, constant)  # 0: this error route is lesioned" for name in names]
+    return gates, _sum_of([f"{route_gate(name)}*{name}" for name in names])
+
+
 def representation_equations(
     activation: Activation,
     basal_inputs: list[str],
@@ -89,7 +103,8 @@ def representation_equations(
     back_inputs : list of str or None
         ``backprop`` feedback into a hidden area: one variable per area above,
         where the forward synapses deliver (W + Xi)^T times the partner errors
-        of that area; ``v_back`` sums them and the lateral synapses pass it on
+        of that area; ``v_back`` sums them, each times its :func:`route_gate`,
+        and the lateral synapses pass it on
         to the error partners.  None: no ``v_back`` (output area, feedback alignment).
     is_output : bool
         Output neurons also hold ``mismatch_P``, phi' (target - out_P), which
@@ -133,7 +148,8 @@ def representation_equations(
     if sends_error_down:
         lines.append("partner_error : 1  # out_E of the partner error neuron (lateral synapses)")
     if back_inputs is not None:
-        lines += [*[f"{name} : 1" for name in back_inputs], f"v_back = {_sum_of(back_inputs)} : 1"]
+        gates, gated_sum = _gated_inputs(back_inputs)
+        lines += [*[f"{name} : 1" for name in back_inputs], *gates, f"v_back = {gated_sum} : 1"]
     lines += [
         *_readout(mode, activation, "P"),
         "# presentation average: integral over the part of each presentation after settling",
@@ -148,7 +164,8 @@ def error_equations(topdown_inputs: list[str], is_output: bool, mode: str, backp
     A hidden error neuron's dendrite is ``gain * v_td``: ``gain`` is WIP
     times the partner gains, ``v_td`` the top-down error, either from the
     lateral synapses (``backprop``: the partner's ``v_back``) or summed from
-    fixed feedback synapses (``topdown_inputs``, feedback alignment).  An
+    fixed feedback synapses (``topdown_inputs``, feedback alignment, each
+    times its :func:`route_gate`).  An
     output error neuron's dendrite ``v_den`` is WIP times the gated mismatch
     of the representation neurons, through ``g_tgt`` while a target is on;
     its soma always leaks with g_l + g_tgt.  Error neurons are linear and
@@ -173,7 +190,8 @@ def error_equations(topdown_inputs: list[str], is_output: bool, mode: str, backp
         if backprop:
             lines += ["v_td : 1  # top-down error: the partner's v_back (lateral synapses)"]
         else:
-            lines += [*[f"{name} : 1" for name in topdown_inputs], f"v_td = {_sum_of(topdown_inputs)} : 1"]
+            gates, gated_sum = _gated_inputs(topdown_inputs)
+            lines += [*[f"{name} : 1" for name in topdown_inputs], *gates, f"v_td = {gated_sum} : 1"]
         lines += [
             "v_den = gain*v_td : 1",
             "g_err = g_den : hertz",
@@ -249,6 +267,13 @@ SPIKE_DRIVE = {kind: f"dspike_drive/dt = {rate} : 1  # integrated firing rate (t
 EXPONENTIAL_DRAW = "log(1 - rand())"  #: minus an Exp(1) random number
 NEURON_FIRING = {"threshold": "spike_drive > 0", "plus": "spike_drive > 0 and r_E > 0",
                  "minus": "spike_drive > 0 and r_E < 0"}
+
+#: Neuron-level spiking: the same firing conditions, true only during the presentations whose
+#: spikes are recorded (``spikes_recorded(t)``, 1 there): monitors of these events record chosen
+#: segments within one run call (switching monitors on and off takes one call per stretch, and
+#: ``cpp_standalone`` compiles every call's code anew).  They change nothing: the neuron's own
+#: threshold and resets stay with ``NEURON_FIRING``.
+RECORDED_FIRING = {event: f"{condition} and spikes_recorded(t) > 0" for event, condition in NEURON_FIRING.items()}
 
 #: Neuron-level spiking: each spike of a neuron adds ``trace_step`` to its own synaptic trace
 #: (a positive-error spike adds, a negative-error spike subtracts), so that the trace's mean is

@@ -163,6 +163,7 @@ def build_network(
     recording: Recording = Recording(),
     silenced: tuple = (),
     external_input: bool = False,
+    schedule_rows: int = 0,
 ) -> BuiltNetwork:
     """Assemble the circuit of ``spec`` with the values of ``arrays`` for ``schedule``.
 
@@ -170,24 +171,30 @@ def build_network(
     With ``external_input`` the input rates are a variable ``r_P`` of the input
     group that the caller writes during the run (closed loop, see
     :mod:`brian_errorcircuits.closed_loop`) instead of the schedule's inputs.
+    ``schedule_rows``: the schedule's TimedArrays hold at least this many presentations
+    (see :func:`_padded`).
     """
     p = spec.neuron
     L = spec.n_areas
     label = spec.label
+    gated_recording = gated_spike_recording(spec, recording)
     namespace = {
         "tau_syn": p.tau_syn, "tau_input": p.tau_syn if p.tau_input is None else p.tau_input,
         "rate_max": p.rate_max, "rate_err": p.rate_err, "eta_lateral": spec.eta_lateral,
-        **_timed_arrays(spec, schedule),
+        **_timed_arrays(spec, schedule, schedule_rows, recording.spike_segments if gated_recording else None),
     }
     backprop = spec.feedback == "backprop"
-    topdown = [(src, into) for src, into, _ in spec.error_routes()]
+    # every route is built; a lesioned one is closed by its gate (equations.route_gate), not left
+    # out, so that circuits differing only in their cuts generate the same code
+    topdown = [(src, into) for src, into, _ in spec.error_routes(with_lesioned=True)]
     senders = {src for src, _ in topdown} if backprop else set()
     objects, areas, projections = [], [], []
     built = BuiltNetwork(b2.Network(), areas, projections, error_groups=[None], laterals=[None], spec=spec)
 
     areas.append(b2.NeuronGroup(
         spec.layers[0], eq.input_equations(spec.mode, external_input, filtered=p.tau_input is not None),
-        method="euler", name="input", order=ORDER_MEMBRANES, **_group_arguments(spec, "input", None, namespace),
+        method="euler", name="input", order=ORDER_MEMBRANES, **_group_arguments(spec, "input", None, namespace,
+                                                                            gated_recording),
     ))
     for k in range(1, L + 1):
         act = eq.ACTIVATIONS[p.output_activation if k == L else p.activation]
@@ -204,13 +211,13 @@ def build_network(
                               for src in incoming if _event_transmission(spec, src)},
             ),
             method="euler", name=label(k), order=ORDER_MEMBRANES,
-            **_group_arguments(spec, "representation", act, namespace),
+            **_group_arguments(spec, "representation", act, namespace, gated_recording),
         )
         err = b2.NeuronGroup(
             spec.error_sizes[k - 1],
             eq.error_equations([f"v_td_from_{label(src)}" for src in above], is_output, spec.mode, backprop),
             method="euler", name=f"{label(k)}_error", order=ORDER_MEMBRANES,
-            **_group_arguments(spec, "error", None, namespace),
+            **_group_arguments(spec, "error", None, namespace, gated_recording),
         )
         if spec.mode == "spiking":
             for event in ("plus", "minus"):
@@ -219,6 +226,10 @@ def build_network(
             for name, values in arrays.neurons[k][population].items():
                 setattr(group, name, values * b2.Hz if name.startswith("g_") else values)
         err.error_active = 0.0 if k in silenced else 1.0
+        for src in above:
+            receiver = rep if backprop else err
+            setattr(receiver, eq.route_gate(f"{'v_back' if backprop else 'v_td'}_from_{label(src)}"),
+                    float((src, k) not in spec.lesioned_feedback))
         objects.append(rep.run_regularly(eq.phi_prime_statement(act), when="groups",
                                          order=_top_down_order(L, k), name=f"{label(k)}_gain"))
         objects.append(rep.run_regularly(eq.DENDRITIC_ERROR_STATEMENT, when="groups", order=ORDER_PLASTICITY - 1,
@@ -251,8 +262,6 @@ def build_network(
         projections.append(syn)
     if not backprop:
         for pr, B, mask in zip(spec.feedback_projections, arrays.feedback_weights, arrays.feedback_connectivity):
-            if (pr.source, pr.target) not in topdown:
-                continue  # lesioned
             syn = _connected(
                 built.error_groups[pr.source], built.error_groups[pr.target],
                 eq.feedback_synapse_equations(label(pr.source)), {"b": B},
@@ -267,7 +276,7 @@ def build_network(
         for group in (*areas, *built.error_groups[1:]):
             group.spike_drive = eq.EXPONENTIAL_DRAW
     if recording.spikes and spec.mode in SPIKING_MODES:
-        _spike_monitors(spec, built, recording)
+        _spike_monitors(spec, built, recording, gated_recording)
     for k in range(1, L + 1):
         for population in ("P", "E"):
             group = built.group(k, population)
@@ -314,10 +323,19 @@ def _laterals(spec, arrays, k, rep, err, backprop, sends_error_down, namespace) 
     return synapses
 
 
-def _group_arguments(spec: CircuitSpec, kind: str, activation, namespace: dict) -> dict:
+def gated_spike_recording(spec: CircuitSpec, recording: Recording) -> bool:
+    """Whether the spikes of ``recording.spike_segments`` are recorded within one run call, by
+    monitors of gated events (:data:`~brian_errorcircuits.equations.RECORDED_FIRING`; the
+    neuron-level ``spiking`` mode, where a spike is the neuron's own threshold crossing, which an
+    event can repeat), rather than by switching monitors between run calls (the sampled mode)."""
+    return spec.mode == "spiking" and recording.spikes and recording.spike_segments is not None
+
+
+def _group_arguments(spec: CircuitSpec, kind: str, activation, namespace: dict, gated: bool = False) -> dict:
     """NeuronGroup arguments of a group of ``kind`` (``'input'``, ``'representation'``, ``'error'``):
     its namespace and, in the neuron-level
-    ``spiking`` mode, its firing condition(s) and the step each spike adds to its own trace.
+    ``spiking`` mode, its firing condition(s) and the step each spike adds to its own trace
+    (``gated``: also the recorded events of :func:`gated_spike_recording`).
 
     Neurons fire by escape noise: an inhomogeneous Poisson process at the neuron's own
     rate (time rescaling, :data:`~brian_errorcircuits.equations.SPIKE_DRIVE`), so a
@@ -333,14 +351,19 @@ def _group_arguments(spec: CircuitSpec, kind: str, activation, namespace: dict) 
            "rate_low": activation.rate_low if activation else 0.0,
            "rate_span": activation.rate_span if activation else 1.0}
     if kind == "error":
-        return {"namespace": own, "events": {event: eq.NEURON_FIRING[event] for event in ("plus", "minus")}}
-    return {"namespace": own, "threshold": eq.NEURON_FIRING["threshold"], "reset": eq.OWN_TRACE[kind]}
+        events = {event: eq.NEURON_FIRING[event] for event in ("plus", "minus")}
+        if gated:
+            events.update({f"{event}_recorded": eq.RECORDED_FIRING[event] for event in ("plus", "minus")})
+        return {"namespace": own, "events": events}
+    return {"namespace": own, "threshold": eq.NEURON_FIRING["threshold"], "reset": eq.OWN_TRACE[kind],
+            "events": {"spike_recorded": eq.RECORDED_FIRING["threshold"]} if gated else {}}
 
 
-def _spike_monitors(spec: CircuitSpec, built: BuiltNetwork, recording: Recording):
+def _spike_monitors(spec: CircuitSpec, built: BuiltNetwork, recording: Recording, gated: bool):
     """Monitors of the spiking populations of the areas ``recording`` asks for: the sampled
     mode's generator groups, or the neurons themselves (error neurons: their positive- and
-    negative-error spikes, keys ``(k, 'E+')`` and ``(k, 'E-')``)."""
+    negative-error spikes, keys ``(k, 'E+')`` and ``(k, 'E-')``; ``gated``: their recorded events)."""
+    suffix = "_recorded" if gated else ""
     for k in range(spec.n_areas + 1):
         if recording.spike_areas is not None and k not in recording.spike_areas:
             continue
@@ -350,11 +373,11 @@ def _spike_monitors(spec: CircuitSpec, built: BuiltNetwork, recording: Recording
                 built.spike_monitors[(k, pop)] = b2.SpikeMonitor(group, name=f"spikes_{group.name}")
             continue
         group = built.group(k, "P")
-        built.spike_monitors[(k, "P")] = b2.SpikeMonitor(group, name=f"spikes_{group.name}")
+        built.spike_monitors[(k, "P")] = b2.EventMonitor(group, f"spike{suffix}", name=f"spikes_{group.name}")
         if k:
             for key, event in (("E+", "plus"), ("E-", "minus")):
                 built.spike_monitors[(k, key)] = b2.EventMonitor(
-                    built.error_groups[k], event, name=f"{event}_spikes_{built.error_groups[k].name}")
+                    built.error_groups[k], event + suffix, name=f"{event}_spikes_{built.error_groups[k].name}")
 
 
 def _top_down_order(n_areas: int, k: int) -> int:
@@ -444,9 +467,11 @@ def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, namespace: dict
     return connections
 
 
-def _timed_arrays(spec: CircuitSpec, schedule: Schedule) -> dict:
-    """Inputs, targets and switches of the schedule as TimedArrays (one run call); inputs and
-    targets of task units are spread over the input and output neurons (``spec.encode_*``)."""
+def _timed_arrays(spec: CircuitSpec, schedule: Schedule, rows: int = 0, recorded_segments=None) -> dict:
+    """Inputs, targets and switches of the schedule as TimedArrays (one run call), padded to
+    at least ``rows`` presentations; inputs and targets of task units are spread over the
+    input and output neurons (``spec.encode_*``).  With ``recorded_segments``, also
+    ``spikes_recorded``: 1 during the presentations of those segments."""
     dt = schedule.duration
     gate_dt = schedule.duration / schedule.averaging_steps_per_presentation
     arrays = {
@@ -456,14 +481,18 @@ def _timed_arrays(spec: CircuitSpec, schedule: Schedule) -> dict:
         "learning_on": (schedule.learning.astype(float), dt),
         "averaging": (schedule.averaging_gate(), gate_dt),
     }
-    return {name: b2.TimedArray(_padded(values), dt=step, name=name) for name, (values, step) in arrays.items()}
+    if recorded_segments is not None:
+        arrays["spikes_recorded"] = (np.isin(schedule.labels, list(recorded_segments)).astype(float), dt)
+    return {name: b2.TimedArray(_padded(values, rows * len(values) // len(schedule)), dt=step, name=name)
+            for name, (values, step) in arrays.items()}
 
 
-def _padded(values: np.ndarray) -> np.ndarray:
-    """Rows padded to a power of two (never read: the run ends first).
+def _padded(values: np.ndarray, rows: int = 0) -> np.ndarray:
+    """Rows padded to a power of two, and to at least ``rows`` (never read: the run ends first).
 
     Brian2 compiles a TimedArray's length into the generated code; rounding it
-    up lets schedules of similar length share one compiled network.
+    up lets schedules of similar length share one compiled network, and a
+    common ``rows`` lets schedules of any length up to it share one.
     """
-    rows = 1 << max(int(np.ceil(np.log2(len(values)))), 3)
+    rows = 1 << max(int(np.ceil(np.log2(max(len(values), rows)))), 3)
     return np.concatenate([values, np.repeat(values[-1:], rows - len(values), axis=0)])

@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,6 +30,26 @@ ENVIRONMENT_VARIABLE = "BRIAN_ERRORCIRCUITS_PROGRESS"
 #: Report function of a ``cpp_standalone`` binary (C++ body): the simulated time reached, one line each.
 STANDALONE_REPORT = 'std::cout << "errorcircuits-progress " << start + completed * duration << std::endl << std::flush;'
 _STANDALONE_LINE = re.compile(r"^errorcircuits-progress (\S+)$", re.MULTILINE)
+
+
+def cpu_seconds() -> float:
+    """User and system time of this process and its finished children (compiler, standalone binary)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+class Laps:
+    """Wall and CPU seconds (:func:`cpu_seconds`) of consecutive phases of a run, for its summary."""
+
+    def __init__(self):
+        self.seconds = {}
+        self._wall, self._cpu = time.perf_counter(), cpu_seconds()
+
+    def lap(self, phase: str) -> None:
+        """End ``phase`` (it began where the previous one ended) and record its times."""
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        self.seconds[phase] = {"wall_s": wall - self._wall, "cpu_s": cpu - self._cpu}
+        self._wall, self._cpu = wall, cpu
 
 
 def enabled() -> bool:

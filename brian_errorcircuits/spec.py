@@ -175,7 +175,10 @@ class CircuitSpec:
     lesioned_feedback : tuple of (int, int), optional
         Top-down error routes (from area, into area) cut, as in a lesion
         experiment: the lower area's error neurons no longer hear the upper
-        area's errors along that route; the bottom-up projection stays.
+        area's errors along that route; the bottom-up projection stays.  The
+        network keeps every route and closes the cut ones with a gate set
+        before the run (``equations.route_gate``), so circuits that differ
+        only in their cuts generate the same code (one ``cpp_standalone`` build).
     error_sizes : tuple of int, optional
         Error neurons n_E per area 1..L (default: as many as representation
         neurons, ``layers[1:]``).
@@ -381,14 +384,15 @@ class CircuitSpec:
             return [(p.target, p.source, p.density) for p in self.projections if p.source > 0]
         return [(p.source, p.target, p.density) for p in self.feedback_projections]
 
-    def error_routes(self) -> tuple:
-        """(from area, into area, density) of every top-down error pathway, lesions left out.
+    def error_routes(self, with_lesioned: bool = False) -> tuple:
+        """(from area, into area, density) of every top-down error pathway, lesions left out
+        (``with_lesioned``: included).
 
         With ``backprop`` feedback each bottom-up projection between areas
         sends its target's error back to its source (with W^T); with
         ``feedback_alignment`` the ``feedback_projections`` do.
         """
-        return tuple(r for r in self._all_error_routes() if r[:2] not in self.lesioned_feedback)
+        return tuple(r for r in self._all_error_routes() if with_lesioned or r[:2] not in self.lesioned_feedback)
 
     @property
     def n_areas(self) -> int:

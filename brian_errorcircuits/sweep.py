@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import progress
-from .circuit import COMPILE_JOBS_ENV
+from .circuit import COMPILE_JOBS_ENV, copy_build
 from .files import read_json, write_json
+from .progress import cpu_seconds
 from .spec import SpecError
 
 
@@ -327,7 +328,7 @@ def reusable_build(scratch, name: str):
         yield folder
         if folder.exists() and not finished.exists():
             temporary = shared / f".{name}.{os.getpid()}.tmp"
-            shutil.copytree(folder, temporary, symlinks=True, ignore=shutil.ignore_patterns("results"))
+            copy_build(folder, temporary)
             os.rename(temporary, finished)
 
 
@@ -352,7 +353,7 @@ def attempt_run(function, run: dict, folder, key: str, compile_jobs: int) -> dic
     scratch.mkdir(parents=True, exist_ok=True)
     previous_jobs = os.environ.get(COMPILE_JOBS_ENV)
     os.environ[COMPILE_JOBS_ENV] = str(compile_jobs)
-    wall, cpu = time.perf_counter(), _cpu_seconds()
+    wall, cpu = time.perf_counter(), cpu_seconds()
     try:
         result = function(run, scratch)
     except Exception as err:  # noqa: BLE001 -- any error of a run is recorded, the sweep goes on
@@ -364,7 +365,7 @@ def attempt_run(function, run: dict, folder, key: str, compile_jobs: int) -> dic
             os.environ.pop(COMPILE_JOBS_ENV, None)
         else:
             os.environ[COMPILE_JOBS_ENV] = previous_jobs
-    outcome.update(worker=worker, wall_time_s=time.perf_counter() - wall, cpu_time_s=_cpu_seconds() - cpu)
+    outcome.update(worker=worker, wall_time_s=time.perf_counter() - wall, cpu_time_s=cpu_seconds() - cpu)
     if outcome["ok"]:
         try:
             write_json(Path(folder) / f"{key}.json", {**_details(key, run, outcome), "result": result})
@@ -379,12 +380,6 @@ def _details(key: str, run: dict, attempt: dict) -> dict:
     return {"key": key, "run": run, "worker": attempt.get("worker"), "wall_time_s": attempt.get("wall_time_s"),
             "cpu_time_s": attempt.get("cpu_time_s"), "package_version": _version(),
             "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-
-
-def _cpu_seconds() -> float:
-    """User and system time of this process and its finished children (compiler, standalone binary)."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
 
 
 def _dask_worker_name() -> str | None:

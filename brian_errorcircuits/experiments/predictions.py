@@ -15,9 +15,13 @@ are read per neuron and averaged over each unit's neurons where a prediction
 is about the unit's error (the population code); potentials are compared per
 neuron.  ``--mode sampled`` (population-sampled, ``neurons_per_unit``
 generators per neuron) and ``--mode rate`` run the same predictions.  Under
-``cpp_standalone`` the layered circuits share a build folder per feedback and
-the 7-area circuits another (``<out>/build/``), so after the first build only the
-files a condition changes are recompiled.
+``cpp_standalone`` every circuit shape compiles once for all its conditions: the
+layered circuits share a build folder per feedback and kind of run (probes,
+which record potentials; training runs, which record spikes of chosen segments,
+their schedules padded to one length) and the 7-area circuits another
+(``<out>/build/``).  Conditions differ only in values set before the run
+(weights, learning rates, silenced areas, cut error routes), so a later
+condition recompiles ``main.cpp`` alone.
 """
 from __future__ import annotations
 
@@ -73,6 +77,15 @@ SILENCING_TRAIN = 20
 #: State variables recorded on every probe of the untrained circuit (every 1 ms).
 PROBE_VARIABLES = ("gain", "v_td", "v_api", "v_bas")
 
+#: What every probe of the untrained circuit records (one build serves them all).
+PROBE_RECORDING = Recording(spikes=True, variables=PROBE_VARIABLES, dt=1 * b2.ms)
+
+
+def training_recording(*segments: str) -> Recording:
+    """What every training run of the layered circuit records: spikes of the schedule's ``segments``.
+    The segments are chosen before the run, so every training run has the same monitors and code."""
+    return Recording(spikes=True, spike_segments=segments)
+
 
 def check(params: dict) -> None:
     """SpecError for parameters that cannot run, before anything is built or compiled."""
@@ -100,11 +113,11 @@ def check(params: dict) -> None:
 class Setup:
     """Data, timing and fresh circuits with identical initial weights for every condition.
 
-    ``out_dir``: where ``cpp_standalone`` builds go (``build/layered-<feedback>``, ``build/table``;
-    without it every circuit builds in a temporary folder of its own).  ``simulations``
-    lists every run: its label, wall time and, under ``cpp_standalone``, the run time of the
-    binary's last ``run()`` call (Brian2's ``results/last_run_info.txt``; the rest of the wall
-    time is at most code generation, compiling, the other calls and loading results).
+    ``out_dir``: where ``cpp_standalone`` builds go (``build/layered-<feedback>-<kind>``,
+    ``build/table``; without it every circuit builds in a temporary folder of its own).  ``simulations``
+    lists every run: its label, wall time and, under ``cpp_standalone``, its parts
+    (``RunResult.timing``: code generation, compiling, the binary) and the run time of the
+    binary's last ``run()`` call (Brian2's ``results/last_run_info.txt``).
     """
 
     def __init__(self, params: dict, out_dir=None, data: bool = True):
@@ -116,6 +129,9 @@ class Setup:
         self.build_root = Path(out_dir) / "build" if standalone else None
         self.simulations = []
         self._probes = {}
+        #: presentations of the longest layered training schedule (:meth:`training`, silencing's)
+        self.training_rows = (2 * params["n_probe"] + params["epochs"] * params["n_train"]
+                              + min(SILENCING_TRAIN, params["n_train"]))
         if data:
             self.data = make_teacher_student(params["layers"], params["n_train"], params["n_probe"], 1,
                                              seed=params["seed"])
@@ -135,11 +151,17 @@ class Setup:
         spec = CircuitSpec(layers=tuple(p["layers"]), **self.common(len(p["layers"]) - 1, p["neurons_per_unit"]))
         return spec.replace(**spec_changes)
 
-    def circuit(self, **spec_changes):
-        """A fresh layered circuit (neuron level in ``spiking`` mode); those with the same feedback share
-        one build folder (feedback alignment adds code objects, and alternating would recompile all)."""
+    def circuit(self, kind: str, **spec_changes):
+        """A fresh layered circuit (neuron level in ``spiking`` mode) for runs of ``kind``: ``'probe'``
+        (recording :data:`PROBE_RECORDING`) or ``'training'`` (:func:`training_recording`, schedules
+        padded to :attr:`training_rows`).  Circuits of one feedback and kind share a build folder:
+        their code is the same (feedback alignment adds code objects, and each kind has its monitors)."""
         spec = self.layered_spec(**spec_changes)
-        return neuron_level_circuit(spec, self.m, self._build(f"layered-{spec.feedback}"), self.params["connectivity"])
+        circuit = neuron_level_circuit(spec, self.m, self._build(f"layered-{spec.feedback}-{kind}"),
+                                       self.params["connectivity"])
+        if kind == "training":
+            circuit.schedule_rows = self.training_rows
+        return circuit
 
     def table_spec(self) -> CircuitSpec:
         """The unit-level multi-area circuit of the projection table (input size = the layered circuit's)."""
@@ -162,11 +184,15 @@ class Setup:
 
     def run(self, label: str, circuit, schedule, recording: Recording = Recording(), silenced=()):
         """``circuit.run``, timed into :attr:`simulations`."""
-        return self._timed(label, circuit, lambda: circuit.run(schedule, recording, silenced=silenced))
+        result = self._timed(label, circuit, lambda: circuit.run(schedule, recording, silenced=silenced))
+        self.simulations[-1].update(result.timing)
+        return result
 
     def train(self, label: str, circuit, *args, **kwargs):
         """``circuit.train``, timed into :attr:`simulations`."""
-        return self._timed(label, circuit, lambda: circuit.train(*args, **kwargs))
+        training = self._timed(label, circuit, lambda: circuit.train(*args, **kwargs))
+        self.simulations[-1].update(training.run.timing)
+        return training
 
     def _timed(self, label: str, circuit, call):
         start = time.perf_counter()
@@ -199,11 +225,10 @@ class Setup:
         """
         key = (feedback, float(scale))
         if key not in self._probes:
-            circuit = self.circuit(feedback=feedback)
+            circuit = self.circuit("probe", feedback=feedback)
             circuit.weights[0] = circuit.weights[0] * scale  # scale > 1 drives area 1 toward saturation
             result = self.run(f"probe {feedback} x{scale:g}", circuit,
-                              circuit.block(*self.probe, label="probe", **self.timing),
-                              Recording(spikes=True, variables=PROBE_VARIABLES, dt=1 * b2.ms))
+                              circuit.block(*self.probe, label="probe", **self.timing), PROBE_RECORDING)
             deltas = backprop_deltas(circuit.spec, result.weights_before, *self.probe, circuit.arrays.neurons)
             self._probes[key] = {"circuit": circuit, "result": result, "deltas": deltas,
                                  "unit_deltas": [None] + [unit_means(d, self.m) for d in deltas[1:]]}
@@ -349,11 +374,11 @@ def mismatch_fading(setup: Setup) -> dict:
     presentations between them are left out, since without plasticity nothing
     carries over from one presentation to the next (weights and laterals fixed).
     """
-    recording = Recording(spikes=True, spike_segments=("probe-start", "probe-end"))
+    recording = training_recording("probe-start", "probe-end")
     L = len(setup.params["layers"]) - 1
-    learning = setup.circuit()
+    learning = setup.circuit("training")
     runs = {"learning": setup.run("mismatch learning", learning, setup.training(learning), recording)}
-    frozen = setup.circuit(eta=(0 * b2.Hz,) * L)
+    frozen = setup.circuit("training", eta=(0 * b2.Hz,) * L)
     probes = (frozen.block(*setup.probe, label="probe-start", **setup.timing)
               + frozen.block(*setup.probe, label="probe-end", **setup.timing))
     runs["no plasticity"] = setup.run("mismatch control", frozen, probes, recording)
@@ -377,11 +402,12 @@ def silencing(setup: Setup) -> dict:
     top_hidden = len(setup.params["layers"]) - 2
     runs = {}
     for name, silenced in (("silenced", (top_hidden,)), ("control", ())):
-        circuit = setup.circuit()
+        circuit = setup.circuit("training")
         schedule = (circuit.block(setup.data.x_val, label="inference", **setup.timing)
                     + circuit.block(setup.data.x_train[:SILENCING_TRAIN], setup.data.y_train[:SILENCING_TRAIN],
                                     learning=True, label="train", **setup.timing))
-        runs[name] = setup.run(f"silencing {name}", circuit, schedule, silenced=silenced)
+        runs[name] = setup.run(f"silencing {name}", circuit, schedule, training_recording("inference"),
+                               silenced=silenced)
     change = {name: [np.linalg.norm(a - b) for a, b in zip(r.weights_after, r.weights_before)]
               for name, r in runs.items()}
     below = range(top_hidden)  # projections into areas 1..top_hidden
@@ -580,6 +606,8 @@ def run(params: dict, out_dir) -> dict:
     if params["target"] == "cpp_standalone":
         binary = sum(s.get("binary_last_run_s", 0.0) for s in simulations)
         timing.update(binary_last_run_s=binary, build_and_overhead_s_at_most=timing["simulations_wall_s"] - binary)
+        timing.update({part: sum(s.get(part, 0.0) for s in simulations)
+                       for part in ("code_generation_s", "compile_s", "binary_s")})
     return {"seed": params["seed"], "mode": params["mode"], "layers": list(params["layers"]),
             "target": params["target"], "neurons_per_unit": params["neurons_per_unit"],
             "targeting_neurons_per_unit": params["targeting_neurons_per_unit"],

@@ -19,16 +19,21 @@ Reported MSE: mean over test samples and outputs of the squared error.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import brian2 as b2
 import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
+from ..circuit import copy_build
 from ..spec import SPIKING_MODES
 from ..analysis import angle_medians, training_angles, weight_update_angles
 from ..baselines.ann import BackpropANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
+from ..progress import Laps
 from ..tasks.teacher_student import make_teacher_student
 from .base import (FULL_MODEL, SAVING, SPIKING_TRAINING, full_model_fields, lr_factor, mode_description,
                    neuron_level_circuit, neurons_per_unit, presentation_timing, save_trained)
@@ -78,8 +83,28 @@ def make_circuit(params: dict, spec: CircuitSpec, build_dir=None, connectivity="
     return neuron_level_circuit(spec, params["neurons_per_unit"], build_dir, connectivity)
 
 
+def student_circuit(params: dict, spec: CircuitSpec, out_dir=None, connectivity="dense",
+                    build: str = "build") -> ErrorCircuit:
+    """A student circuit of ``spec`` whose runs share one build: ``<out_dir>/<build>`` under
+    ``cpp_standalone``, schedules padded to the training run's length (so the untrained student's
+    angle probe, the student and its frozen twin compile once; with :func:`student_recording`)."""
+    standalone = out_dir is not None and params["target"] == "cpp_standalone"
+    circuit = make_circuit(params, spec, build_dir=str(out_dir / build) if standalone else None,
+                           connectivity=connectivity)
+    circuit.schedule_rows = 2 * params["n_probe"] + params["n_test"] + params["epochs"] * (params["n_train"]
+                                                                                        + params["n_test"])
+    return circuit
+
+
+def student_recording(params: dict, *segments: str) -> Recording:
+    """What every run of a student records: spikes of ``segments`` (spiking modes), and weights once
+    per presentation (for :func:`~brian_errorcircuits.analysis.training_angles`)."""
+    return Recording(spikes=params["mode"] in SPIKING_MODES, spike_segments=segments, weights=True,
+                     dt=params["duration_ms"] * b2.ms)
+
+
 def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None, spec=None, save: bool = False,
-                  connectivity="dense"):
+                  connectivity="dense", build: str = "build"):
     """Train one student (``spec``, or the layered one of ``params``; neuron-level wiring ``connectivity``).
 
     Kept: spikes of the probes, and weights once per presentation (for
@@ -89,14 +114,11 @@ def train_student(params: dict, data, frozen_hidden: bool = False, out_dir=None,
     ``out_dir`` (:func:`~brian_errorcircuits.experiments.base.save_trained`).
     """
     spec = spec if spec is not None else make_spec(params, frozen_hidden)
-    standalone = out_dir is not None and params["target"] == "cpp_standalone"
-    circuit = make_circuit(params, spec, build_dir=str(out_dir / "build") if standalone else None,
-                           connectivity=connectivity)
-    recording = Recording(spikes=params["mode"] in SPIKING_MODES, spike_segments=("probe-start", "probe-end"),
-                          weights=True, dt=params["duration_ms"] * b2.ms)
+    circuit = student_circuit(params, spec, out_dir, connectivity, build)
     training = circuit.train(
         data.x_train, data.y_train, data.x_test, data.y_test, params["epochs"],
-        probe=probe_set(params, data), recording=recording, neurons_per_unit=neurons_per_unit(params),
+        probe=probe_set(params, data), recording=student_recording(params, "probe-start", "probe-end"),
+        neurons_per_unit=neurons_per_unit(params),
         lr_factors=[lr_factor(params, epoch) for epoch in range(1, params["epochs"] + 1)],
         **presentation_timing(params),
     )
@@ -111,14 +133,19 @@ def probe_set(params: dict, data) -> tuple:
 
 
 def run(params: dict, out_dir) -> dict:
-    start = time.perf_counter()
+    start, laps = time.perf_counter(), Laps()
     data = make_teacher_student(params["layers"], params["n_train"], params["n_probe"], params["n_test"],
                                 seed=params["seed"])
     print("  angle of the untrained student's weight updates to backprop's", flush=True)
-    untrained = make_circuit(params, make_spec(params))
-    angles = weight_update_angles(untrained, *probe_set(params, data), **presentation_timing(params))
+    untrained = student_circuit(params, make_spec(params), out_dir)
+    angles = weight_update_angles(untrained, *probe_set(params, data), student_recording(params, "angle-probe"),
+                                  **presentation_timing(params))
+    laps.lap("angle probe (first build included)")
+    twin = start_frozen_twin(params, data, out_dir) if params["frozen_twin"] else None
+    laps.lap("frozen twin started")
     print("  training the student", flush=True)
     student = train_student(params, data, out_dir=out_dir, save=True)
+    laps.lap("student")
     projection_names = [f"{p.source}->{p.target}" for p in untrained.spec.projections]
     unit_level = ErrorCircuit(make_spec(params))  # the same weights as the student's units
     ann = BackpropANN(unit_level.spec, unit_level.weights, params["ann_lr"])
@@ -145,18 +172,49 @@ def run(params: dict, out_dir) -> dict:
         "seed": params["seed"],
         "target": params["target"],
     }
-    if params["frozen_twin"]:
-        print("  training the frozen-hidden twin", flush=True)
-        frozen = train_student(params, data, frozen_hidden=True, out_dir=out_dir)
-        curves["hidden weights frozen"] = frozen.test_mse
-        summary["frozen_hidden_final_test_mse"] = frozen.test_mse[-1]
-        summary["frozen_hidden_best_test_mse"] = min(frozen.test_mse)
-        summary["final_over_frozen_best"] = student.test_mse[-1] / min(frozen.test_mse)
-        summary["simulated_time_s"] += float(frozen.run.schedule.total_time / b2.second)
+    laps.lap("ANN and weight-update angles")
+    if twin is not None:
+        frozen_mse, frozen_seconds = twin.result()
+        curves["hidden weights frozen"] = frozen_mse
+        summary["frozen_hidden_final_test_mse"] = frozen_mse[-1]
+        summary["frozen_hidden_best_test_mse"] = min(frozen_mse)
+        summary["final_over_frozen_best"] = student.test_mse[-1] / min(frozen_mse)
+        summary["simulated_time_s"] += frozen_seconds
+        laps.lap("waiting for the frozen twin")
     summary["wall_time_s"] = time.perf_counter() - start
     figures(params, student, curves, out_dir, f"teacher-student {'-'.join(map(str, params['layers']))}")
+    laps.lap("analysis and figures")
+    summary["timing"] = laps.seconds  # CPU: this process and its finished children (make, binaries, the twin)
     print_summary(summary)
     return summary
+
+
+def frozen_twin(params: dict, data, out_dir, build: str = "build") -> tuple:
+    """(test MSE per epoch, simulated seconds) of the twin with frozen hidden weights."""
+    frozen = train_student(params, data, frozen_hidden=True, out_dir=out_dir, build=build)
+    return frozen.test_mse, float(frozen.run.schedule.total_time / b2.second)
+
+
+def start_frozen_twin(params: dict, data, out_dir) -> Future:
+    """:func:`frozen_twin`, as a future.
+
+    Under ``cpp_standalone`` with a second core it trains in a second process
+    while the student trains in this one (it needs nothing of the student's),
+    from a copy of the student's compiled build (``build-frozen``: only
+    ``main.cpp``, which holds its learning rates, is recompiled); its numbers
+    are those of a run in this process.  Otherwise it trains here, now.
+    """
+    if params["target"] == "cpp_standalone" and len(os.sched_getaffinity(0)) > 1:
+        print("  training the frozen-hidden twin in a second process", flush=True)
+        copy_build(out_dir / "build", out_dir / "build-frozen")
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        future = pool.submit(frozen_twin, params, data, out_dir, "build-frozen")
+        pool.shutdown(wait=False)  # the future still completes; the worker ends after it
+        return future
+    print("  training the frozen-hidden twin", flush=True)
+    future = Future()
+    future.set_result(frozen_twin(params, data, out_dir))
+    return future
 
 
 def figures(params, student, curves, out_dir, title):
