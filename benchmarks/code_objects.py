@@ -1,7 +1,7 @@
 """Cost per plastic synapse-step and per neuron-step of every mode, split by Brian2 code object.
 
 Run as ``python benchmarks/code_objects.py [--modes rate,sampled,spiking] [--sizes 41]
-[--seconds 0.4] [--repeats 3] [--threads 1] [--out DIR]``.
+[--seconds 0.4] [--repeats 3] [--threads 1,2] [--out DIR]``.
 
 Every network is built once in ``cpp_standalone`` with Brian2's ``profile=True``
 (first build and run timed), then its binary is run again ``--repeats`` times,
@@ -34,7 +34,7 @@ import brian2 as b2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import (DEFAULT_OUT, interleaved, load_text, spread, standalone_profile, timed,  # noqa: E402
+from timing import (DEFAULT_OUT, core_share, interleaved, load_text, spread, standalone_profile, timed,  # noqa: E402
                     use_threads, write_report)
 
 from brian_errorcircuits import CircuitSpec, NeuronParams  # noqa: E402
@@ -91,6 +91,7 @@ def random_schedule(spec: CircuitSpec, seconds: float) -> Schedule:
 
 def code_object_class(name: str, projections: set) -> str:
     """Which part of the loop a Brian2 code object belongs to (see the module docstring)."""
+    name = re.sub(r"_\d+$", "", name)  # Brian2 numbers the code objects of a later build in the same process
     owner = name.split("_summed_variable_")[0].split("_pre_")[0].replace("_stateupdater_codeobject", "")
     if owner in projections:
         if "_summed_variable_v_back" in name:
@@ -205,26 +206,30 @@ def summary(record: dict, reruns: list) -> dict:
         ns_per_plastic_synapse_step_by_class=classes,
         code_objects=per_object,
         rerun_wall_s=spread(r["rerun_wall_s"] for r in reruns), rerun_cpu_s=spread(r["rerun_cpu_s"] for r in reruns),
+        rerun_cpu_share=spread(core_share(r["rerun_cpu_s"], r["rerun_wall_s"]) for r in reruns),
     )
     return record
 
 
-def measure(named_networks: list, seconds: float, repeats: int, out: Path, threads: int = 1) -> list:
-    """Build every network, then rerun their binaries in interleaved rounds; one summary per network."""
-    use_threads(threads)
+def measure(named_networks: list, seconds: float, repeats: int, out: Path, threads=(1,)) -> list:
+    """Build every network for every thread count, then rerun the binaries in interleaved rounds."""
     records = []
-    for name, spec, arrays in named_networks:
-        folder = out / f"build_{re.sub(r'[^0-9a-z]+', '_', name.lower()).strip('_')}_t{threads}"
-        records.append(build(name, spec, arrays, seconds, folder))
-        print(f"  built {name}: first build and run {records[-1]['first_build_and_run_wall_s']:.0f} s wall, "
-              f"{records[-1]['first_build_and_run_cpu_s']:.0f} s CPU ({load_text()})", flush=True)
+    for count in threads:
+        use_threads(count)
+        for name, spec, arrays in named_networks:
+            label = f"{name}, {count} thread{'s' if count > 1 else ''}"
+            folder = out / f"build_{re.sub(r'[^0-9a-z]+', '_', name.lower()).strip('_')}_t{count}"
+            records.append(build(label, spec, arrays, seconds, folder))
+            records[-1]["threads"] = count
+            print(f"  built {label}: first build and run {records[-1]['first_build_and_run_wall_s']:.0f} s wall, "
+                  f"{records[-1]['first_build_and_run_cpu_s']:.0f} s CPU ({load_text()})", flush=True)
     reruns = interleaved({r["network"]: (lambda r=r: rerun(r)) for r in records}, repeats)
     return [summary(r, reruns[r["network"]]) for r in records]
 
 
 def marginal_synapse_ns(records: list) -> float | None:
     """Loop time per step difference over plastic synapse difference of the two rate networks (ns)."""
-    rate = [r for r in records if r["network"].startswith("rate ")]
+    rate = [r for r in records if r["network"].startswith("rate ") and r["threads"] == 1]
     if len(rate) != 2:
         return None
     big, small = sorted(rate, key=lambda r: -r["plastic_synapses"])
@@ -237,7 +242,8 @@ def print_record(record: dict) -> None:
     print(f"{record['network']}: {record['plastic_synapses']:,} plastic synapses, {record['neurons']:,} neurons, "
           f"{record['steps']} steps; loop {loop['min']:.2f} ns per plastic synapse-step (median {loop['median']:.2f}), "
           f"{record['loop_ns_per_neuron_step']['min']:.2f} ns per neuron-step; rerun "
-          f"{record['rerun_wall_s']['min']:.2f} s wall, {record['rerun_cpu_s']['min']:.2f} s CPU", flush=True)
+          f"{record['rerun_wall_s']['min']:.2f} s wall, {record['rerun_cpu_s']['min']:.2f} s CPU (CPU share of a core "
+          f"{record['rerun_cpu_share']['median']:.2f}: loop times are wall times)", flush=True)
     for name, values in record["ns_per_plastic_synapse_step_by_class"].items():
         print(f"    {name:18s} {values['min']:.3f} ns per plastic synapse-step", flush=True)
     if record["synaptic_events"]:
@@ -255,13 +261,15 @@ def main(argv=None):
     parser.add_argument("--sizes", default="41", help="neurons per unit of the spiking mode, comma-separated")
     parser.add_argument("--seconds", type=float, default=0.4, help="simulated seconds per run")
     parser.add_argument("--repeats", type=int, default=3, help="cached reruns of every binary, interleaved")
-    parser.add_argument("--threads", type=int, default=1, help="threads of the standalone binaries (above 1: OpenMP)")
+    parser.add_argument("--threads", default="1", help="threads of the standalone binaries, comma-separated "
+                        "(above 1: OpenMP); every network is built for each")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT / "code_objects")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"code objects, {load_text()}", flush=True)
     chosen = networks(args.modes.split(","), [int(m) for m in args.sizes.split(",")])
-    records = measure(chosen, args.seconds, args.repeats, args.out, args.threads)
+    threads = [int(count) for count in args.threads.split(",")]
+    records = measure(chosen, args.seconds, args.repeats, args.out, threads)
     for record in records:
         print_record(record)
     marginal = marginal_synapse_ns(records)
@@ -269,7 +277,7 @@ def main(argv=None):
         print(f"rate mode, marginal cost of a plastic synapse (loop difference of the two rate networks): "
               f"{marginal:.2f} ns per synapse-step", flush=True)
     print(f"done, {load_text()}")
-    path = write_report(args.out, "code_objects", {"threads": args.threads, "seconds": args.seconds,
+    path = write_report(args.out, "code_objects", {"threads": threads, "seconds": args.seconds,
                                                    "repeats": args.repeats, "networks": records,
                                                    "rate_marginal_ns_per_synapse_step": marginal})
     print(f"wrote {path}")

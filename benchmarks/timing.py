@@ -79,6 +79,14 @@ def load_text() -> str:
     return f"load {', '.join(f'{v:.2f}' for v in facts['load_average'])} on {facts['cores']} cores"
 
 
+def core_share(cpu_s: float, wall_s: float) -> float:
+    """CPU time over wall time of a one-thread run: below 1 it waited for a core (a busy machine).
+
+    A standalone loop's own time is wall time; times this share it estimates the CPU time.
+    """
+    return cpu_s / wall_s if wall_s > 0 else float("nan")
+
+
 def standalone_profile(build_dir) -> tuple:
     """(loop seconds of the last standalone run, {code object: seconds}) from its results folder."""
     results = Path(build_dir) / "results"
@@ -100,25 +108,28 @@ def build_probe():
     Wraps Brian2's ``CPPStandaloneDevice.compile_source`` / ``run`` and
     ``CythonExtensionManager._load_module`` for the duration of the block
     (restored afterwards); yields a dict that fills with ``make_s``,
-    ``binary_s`` and ``cython_modules_compiled`` / ``cython_compile_s``.
+    ``binary_s`` / ``binary_cpu_s`` and ``cython_modules_compiled`` / ``cython_compile_s``.
     A Cython module counts as compiled when its file was not in the cache yet.
     """
     from brian2.codegen.runtime.cython_rt.extension_manager import CythonExtensionManager
     from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
-    found = {"make_s": 0.0, "binary_s": 0.0, "cython_modules_compiled": 0, "cython_compile_s": 0.0}
+    found = {"make_s": 0.0, "binary_s": 0.0, "binary_cpu_s": 0.0, "cython_modules_compiled": 0,
+             "cython_compile_s": 0.0}
     originals = [(CPPStandaloneDevice, "compile_source"), (CPPStandaloneDevice, "run"),
                  (CythonExtensionManager, "_load_module")]
     saved = [getattr(owner, name) for owner, name in originals]
 
-    def adding(key, original):
+    def adding(key, original, cpu_key=None):
         @functools.wraps(original)
         def wrapper(*args, **kwargs):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             try:
                 return original(*args, **kwargs)
             finally:
                 found[key] += time.perf_counter() - start
+                if cpu_key:
+                    found[cpu_key] += cpu_seconds() - cpu
         return wrapper
 
     @functools.wraps(saved[2])
@@ -129,7 +140,7 @@ def build_probe():
         return adding("cython_compile_s", saved[2])(self, module_path, *args, **kwargs)
 
     CPPStandaloneDevice.compile_source = adding("make_s", saved[0])
-    CPPStandaloneDevice.run = adding("binary_s", saved[1])
+    CPPStandaloneDevice.run = adding("binary_s", saved[1], "binary_cpu_s")
     CythonExtensionManager._load_module = load_module
     try:
         yield found
@@ -163,6 +174,7 @@ def end_to_end(circuit, schedule) -> dict:
     record.update(found)
     if circuit.spec.target == "cpp_standalone":
         record["loop_s"] = standalone_profile(circuit.build_dir)[0]
+        record["cpu_share"] = core_share(record["binary_cpu_s"], record["binary_s"])
         record["objects_compiled"] = objects_compiled(circuit.build_dir, since)
     else:
         record["loop_s"] = float(b2.get_device()._last_run_time)
