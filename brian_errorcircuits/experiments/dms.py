@@ -199,8 +199,6 @@ def figures(result, test, last_test: str, summary: dict, out_dir) -> None:
     ax_acc.set_ylim(top=1.05)
     ax_acc.axhline(0.5, color="grey", linestyle=":", label="chance")
     ax_acc.legend(loc="lower right")
-    for ax in (ax_mse, ax_acc):
-        ax.xaxis.get_major_locator().set_params(integer=True)
     fig.suptitle(f"delayed match-to-sample: {summary['n_test']} test trials after each epoch "
                  f"of {summary['n_train_per_epoch']} training trials")
     save_figure(fig, out_dir / "learning_curve.png")
