@@ -205,7 +205,8 @@ def figures(params, summary, controller, trained, episode, area_names, out_dir):
     ax.set(xlabel="training epoch (0: untrained)", ylabel=f"failures in {params['episodes']} episodes",
            ylim=(-0.5, params["episodes"] + 0.5),
            title=f"closed-loop failures; episodes of {lengths[0]} steps (20 ms each)"
-           + (f", {min(lengths)} after epochs 1-{len(lengths) - 2}" if min(lengths) < lengths[0] else ""))
+           + (f",\n{min(lengths)} after epochs 1-{len(lengths) - 2}" if min(lengths) < lengths[0] else ""))
+    ax.title.set_fontsize(10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     save_figure(fig, out_dir / "failures.png")
 
