@@ -89,6 +89,7 @@ def learning_curves(curves: dict, ax=None, ylabel="test MSE", x=None, xlabel="ep
         where = np.arange(len(values)) if x is None or name not in x else np.asarray(x[name])
         ax.plot(where, values, marker="o", label=name)
     ax.set_yscale("log")
+    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs (or presentations) are whole numbers
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend()

@@ -1,4 +1,5 @@
-"""Sphinx configuration: the model description (docs/model.md) and an API reference from the numpydoc docstrings.
+"""Sphinx configuration: the model description (docs/model.md), the tutorial notebook and an API
+reference from the numpydoc docstrings.
 
 Build with ``sphinx-build -W -b html docs docs/_build/html`` (warnings are errors;
 ``tests/test_docs.py`` runs the same build).
@@ -15,9 +16,15 @@ project = "brian_errorcircuits"
 author = "brian_errorcircuits authors"
 release = version = brian_errorcircuits.__version__
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "numpydoc", "myst_parser"]
-source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build"]
+# myst_nb parses Markdown (it includes myst_parser) and notebooks; it needs no pandoc, so CI's
+# pip-only install builds the docs.
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "numpydoc", "myst_nb"]
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
+exclude_patterns = ["_build", "jupyter_execute"]
+
+# The tutorial is committed without outputs and rendered as it is: its code and text. Executing
+# it here would make every docs build train a circuit; tests/test_tutorial.py executes it instead.
+nb_execution_mode = "off"
 
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3

@@ -57,7 +57,7 @@ REQUIRED = {
     "heterogeneity": {"modes", "placements", "sigmas", "seeds", "runs", "median", "sweep", "wall_time_s", "seed"},
 }
 #: experiments that keep their trained circuit as circuit.npz
-SAVES_CIRCUIT = {"teacher-student", "visual-cortex", "yinyang"}
+SAVES_CIRCUIT = {"teacher-student", "visual-cortex", "yinyang", "cartpole", "dms"}
 FIGURES = {
     "teacher-student": ("learning_curve.png", "raster_start.png", "raster_end.png"),
     "visual-cortex": ("learning_curve.png", "raster_start.png", "raster_end.png", "bp_alignment.png"),

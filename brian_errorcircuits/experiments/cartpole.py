@@ -98,7 +98,8 @@ def make_spec(params: dict) -> CircuitSpec:
     """8 inputs (on/off pair per state variable), ``hidden`` units, 1 output (the force)."""
     n = params["neurons_per_unit"]
     return CircuitSpec(
-        layers=(8, params["hidden"], 1), mode=params["mode"], eta=params["eta_hz"] * b2.Hz,
+        layers=(8, params["hidden"], 1), area_names=("hidden", "force"), mode=params["mode"],
+        eta=params["eta_hz"] * b2.Hz,
         dt=params["dt_ms"] * b2.ms, seed=params["seed"], target=params["target"],
         neuron=NeuronParams(n_rep=n, n_err=n, rate_err=params["error_rate_hz"] * b2.Hz),
     )
@@ -157,6 +158,7 @@ def run(params: dict, out_dir) -> dict:
 
     mean_field = [run_policy(plant, mean_field_policy(circuit, params["state_bound"]), s, params["max_steps"])
                   for s in starts]
+    circuit.save(out_dir / "circuit.npz")
     summary = {
         "mode": params["mode"],
         "layers": list(circuit.spec.layers),
@@ -191,15 +193,21 @@ def run(params: dict, out_dir) -> dict:
 def figures(params, summary, controller, trained, episode, area_names, out_dir):
     """Failures per epoch, a trajectory of the trained circuit vs the controller, rasters during control."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(7, 3.5))
     epochs = np.arange(len(summary["failures_per_epoch"]))
     ax.plot(epochs, summary["failures_per_epoch"], marker="o", label=f"{params['mode']} circuit")
-    ax.axhline(summary["controller_failures"], color="black", linestyle="--", label="linear controller")
+    ax.axhline(summary["controller_failures"], color="black", linestyle="--", label="linear controller (teacher)")
     ax.plot(epochs[-1], summary["mean_field_failures"], marker="x", linestyle="none", color="C1",
-            label="trained weights, mean field")
-    ax.set(xlabel="epoch", ylabel=f"failures in {params['episodes']} episodes", ylim=(-0.5, params["episodes"] + 0.5),
-           title="episodes of up to " + ", ".join(map(str, summary["max_steps_per_epoch"])) + " steps")
-    ax.legend()
+            label="trained weights, mean field\n(no spike noise, no delay)")
+    ax.set_xticks(epochs)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    lengths = summary["max_steps_per_epoch"]
+    ax.set(xlabel="training epoch (0: untrained)", ylabel=f"failures in {params['episodes']} episodes",
+           ylim=(-0.5, params["episodes"] + 0.5),
+           title=f"closed-loop failures; episodes of {lengths[0]} steps (20 ms each)"
+           + (f",\n{min(lengths)} after epochs 1-{len(lengths) - 2}" if min(lengths) < lengths[0] else ""))
+    ax.title.set_fontsize(10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     save_figure(fig, out_dir / "failures.png")
 
     step_s = 0.02  # gymnasium's tau: one cart-pole step
@@ -212,17 +220,20 @@ def figures(params, summary, controller, trained, episode, area_names, out_dir):
         axes[2].plot(time_s[1:], trajectory.forces, label=name, linewidth=0.8)
     for ax, limit in ((axes[0], X_LIMIT_M), (axes[1], THETA_LIMIT_DEG)):
         for sign in (-1, 1):
-            ax.axhline(sign * limit, color="grey", linestyle=":")
-    axes[0].set_ylabel("x (m)")
-    axes[1].set_ylabel("theta (deg)")
+            ax.axhline(sign * limit, color="grey", linestyle=":", label="failure limit" if sign > 0 else None)
+    axes[0].set_ylabel("cart position x (m)")
+    axes[1].set_ylabel("pole angle (deg)")
     axes[2].set_ylabel("force (N)")
     axes[2].set_xlabel("time (s)")
-    axes[0].legend(loc="upper right", fontsize=8)
-    fig.suptitle("closed loop from the same start")
+    axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    start = np.array(trained.states[0])
+    fig.suptitle(f"closed loop from the same start: x = {start[0]:.2f} m, x' = {start[1]:.2f} m/s, "
+                 f"theta = {np.degrees(start[2]):.0f} deg, theta' = {np.degrees(start[3]):.0f} deg/s", fontsize=10)
     save_figure(fig, out_dir / "trajectories.png")
 
     if episode.spikes:
         window = (0.0, min(params["raster_window_s"], episode.steps * params["control_step_ms"] / 1000))
         fig = circuit_rasters(episode.spikes, area_names, window=window,
-                              title="trained circuit in control (plasticity off)")
+                              title="trained circuit in control (plasticity and target off: "
+                                    "the error neurons stay silent)")
         save_figure(fig, out_dir / "raster_control.png")

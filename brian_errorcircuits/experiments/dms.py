@@ -65,16 +65,18 @@ import brian2 as b2
 import numpy as np
 
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
-from ..plotting import circuit_rasters, learning_curves, pyplot, rate_trace, save_figure
+from ..plotting import (NEGATIVE_COLOR, POSITIVE_COLOR, circuit_rasters, learning_curves, pyplot, rate_trace,
+                        save_figure)
 from ..reference import mse
 from ..schedule import Schedule
 from ..tasks.dms import make_dms_trials
-from .base import SPIKING_TRAINING, presentation_timing
+from .base import SAVING, SPIKING_TRAINING, presentation_timing, save_trained
 
 QUESTION = "Can a spiking error-neuron circuit learn delayed match-to-sample, a task that needs memory?"
 
 DEFAULTS = {
     **SPIKING_TRAINING,
+    **SAVING,
     "eta_hz": 1.0,
     "hidden": 8,
     "mode": "sampled",
@@ -100,7 +102,7 @@ def make_spec(params: dict) -> CircuitSpec:
     n = params["neurons_per_unit"]
     tau_input = params["tau_input_ms"] * b2.ms if params["tau_input_ms"] > 0 else None
     return CircuitSpec(
-        layers=(3, params["hidden"], 1), mode=params["mode"],
+        layers=(3, params["hidden"], 1), area_names=("hidden", "output"), mode=params["mode"],
         eta=(params["hidden_eta_hz"] * b2.Hz, params["eta_hz"] * b2.Hz),
         init_scale=(params["hidden_init_scale"], params["output_init_scale"]), dt=params["dt_ms"] * b2.ms, seed=params["seed"],
         target=params["target"],
@@ -161,6 +163,7 @@ def run(params: dict, out_dir) -> dict:
         "target": params["target"],
     }
     summary["wall_time_s"] = time.perf_counter() - start
+    save_trained(out_dir, params, circuit, result)
     figures(result, test, last_test, summary, out_dir)
     print(f"  test MSE {test_mse[0]:.3f} -> {test_mse[-1]:.3f}, accuracy {100 * test_accuracy[0]:.0f} % -> "
           f"{100 * test_accuracy[-1]:.0f} %; simulated {summary['simulated_time_s']:.0f} s in "
@@ -181,37 +184,51 @@ def example_trials(test, first_row: int) -> dict:
 def figures(result, test, last_test: str, summary: dict, out_dir) -> None:
     """Learning curves, rate traces of a match and a non-match trial, raster of both."""
     plt = pyplot()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     fig, (ax_mse, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    xlabel = "epoch (0: untrained)"
     learning_curves({summary["mode"]: summary["test_mse"], "zero output": [1.0] * len(summary["test_mse"])},
-                    ax=ax_mse)
-    learning_curves({summary["mode"]: summary["test_accuracy"]}, ax=ax_acc, ylabel="test accuracy")
-    ax_acc.set_yscale("linear")
-    ax_acc.set_ylim(0, 1.05)
-    ax_acc.axhline(0.5, color="grey", linestyle=":")
-    fig.suptitle("delayed match-to-sample")
+                    ax=ax_mse, xlabel=xlabel)
+    learning_curves({summary["mode"]: summary["test_accuracy"]}, ax=ax_acc, ylabel="test accuracy (sign of the answer)",
+                    xlabel=xlabel)
+    for ax in (ax_mse, ax_acc):  # values between 0 and about 1: a linear axis reads better than log
+        ax.set_yscale("linear")
+        ax.set_ylim(bottom=0)
+    ax_acc.set_ylim(top=1.05)
+    ax_acc.axhline(0.5, color="grey", linestyle=":", label="chance")
+    ax_acc.legend(loc="lower right")
+    fig.suptitle(f"delayed match-to-sample: {summary['n_test']} test trials after each epoch "
+                 f"of {summary['n_train_per_epoch']} training trials")
     save_figure(fig, out_dir / "learning_curve.png")
 
     schedule = result.schedule
     duration = float(schedule.duration / b2.second)
     examples = example_trials(test, schedule.indices(last_test)[0])
     t = result.states["t"]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 5), sharex="col", sharey="row")
+    fig, axes = plt.subplots(2, 2, figsize=(11, 5), sharex="col", sharey="row", layout="constrained")
     for column, (name, (first, stop)) in enumerate(examples.items()):
         window = (t >= first * duration) & (t < stop * duration)
         for row, (k, area) in enumerate(((2, "output"), (1, "hidden"))):
             ax = axes[row, column]
             for unit, values in enumerate(result.states[k]["r_P"]):
                 rate_trace(t[window] - first * duration, values[window], ax=ax, label=f"{area} {unit}")
-            for p in range(first, stop):  # shade the stimuli: red +1, blue -1
+            for p in range(first, stop):  # shade the stimuli
                 stimulus = schedule.inputs[p, 0] - schedule.inputs[p, 1]
                 if stimulus:
                     ax.axvspan((p - first) * duration, (p - first + 1) * duration, alpha=0.15,
-                               color="tab:red" if stimulus > 0 else "tab:blue")
-            ax.set_ylabel(f"{area} rate (phi)")
+                               color=POSITIVE_COLOR if stimulus > 0 else NEGATIVE_COLOR)
+            ax.set_ylabel(f"{area} rate phi(u)")
             ax.set_xlabel("time in trial (s)" if row else "")
         axes[0, column].axhline(1 if name == "match" else -1, color="black", linestyle="--", linewidth=0.8)
         axes[0, column].set_title(f"{name} trial (after training)")
-    axes[1, 0].legend(fontsize=7)
+    axes[1, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    axes[0, -1].legend(handles=[Patch(color=POSITIVE_COLOR, alpha=0.3, label="stimulus +1"),
+                                Patch(color=NEGATIVE_COLOR, alpha=0.3, label="stimulus -1"),
+                                Line2D([], [], color="black", linestyle="--", linewidth=0.8,
+                                       label="answer (target at the\nsecond stimulus)")],
+                       fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     save_figure(fig, out_dir / "rate_traces.png")
 
     if result.spikes:

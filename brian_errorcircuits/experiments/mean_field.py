@@ -99,6 +99,8 @@ def relative_error(measured, expected) -> float:
 def figure(rows: list, out_dir):
     """Relative error against population size (log-log), with a 1/sqrt(m) guide."""
     plt = pyplot()
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter, NullLocator
+
     fig, ax = plt.subplots(figsize=(5, 3.8))
     sizes = np.array([row["neurons_per_unit"] for row in rows])
     for name in SIGNALS:
@@ -106,8 +108,13 @@ def figure(rows: list, out_dir):
         ax.loglog(sizes, values, "o-", label=name)
     first = rows[0]["relative_error_hidden_error"]
     ax.loglog(sizes, first / np.sqrt(sizes / sizes[0]), "k:", label="1/sqrt(m)")
+    ax.set_xticks(sizes, [str(m) for m in sizes])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.2, 0.5, 1, 2, ...
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("neurons per unit m")
-    ax.set_ylabel("relative error vs rate twin")
+    ax.set_ylabel("relative error vs rate twin\n|spiking - rate| / |rate|")
     ax.set_title("neuron-level spiking -> mean field")
     ax.legend(fontsize=8)
     save_figure(fig, out_dir / "mean_field.png")

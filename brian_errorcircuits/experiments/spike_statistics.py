@@ -40,7 +40,7 @@ import numpy as np
 from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
 from ..analysis import to_neo
 from ..files import provenance
-from ..plotting import error_raster, pyplot, raster, raster_legend_handles, save_figure
+from ..plotting import error_raster, pyplot, raster, save_figure
 from ..populations import neuron_level
 from ..progress import bar
 from ..spec import Heterogeneity
@@ -261,13 +261,14 @@ def figure(blocks: dict, tables: dict, params: dict, out_dir) -> None:
             if population == "error":
                 signs = np.concatenate([np.full(len(x), t.annotations["sign"]) for x, t in zip(times, chosen)])
                 error_raster(np.concatenate(times), ticks, signs, ax=ax)
-                ax.legend(handles=raster_legend_handles(onsets=False)[1:], fontsize=7, loc="upper right")
             else:
                 raster(np.concatenate(times), ticks, ax=ax)
             for boundary in range(1, params["raster_units"]):
                 ax.axhline(boundary * m - 0.5, color="0.7", lw=0.5)
             ax.set_ylabel("neuron (sorted by rate within its unit)")
-            ax.set_title(f"{hidden} {population}, {condition.replace('_', ' ')}", fontsize=9)
+            colours = ": (+) red, (-) blue" if population == "error" else ""
+            ax.set_title(f"{hidden} {population} neurons{colours}; {condition.replace('_', ' ')}\n"
+                         f"{params['raster_units']} units, grey lines between them", fontsize=9)
     bins = {"ratio": np.linspace(0, 12, 49), "cv": np.linspace(0, 2, 41)}
     for condition, style in zip(CONDITIONS, ("-", "--")):
         table = tables[condition]

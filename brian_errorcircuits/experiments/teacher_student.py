@@ -181,6 +181,7 @@ def run(params: dict, out_dir) -> dict:
         summary["final_over_frozen_best"] = student.test_mse[-1] / min(frozen_mse)
         summary["simulated_time_s"] += frozen_seconds
         laps.lap("waiting for the frozen twin")
+    summary["learning_curves"] = curves  # test MSE per epoch of every model in learning_curve.png
     summary["wall_time_s"] = time.perf_counter() - start
     figures(params, student, curves, out_dir, f"teacher-student {'-'.join(map(str, params['layers']))}")
     laps.lap("analysis and figures")
@@ -222,9 +223,9 @@ def figures(params, student, curves, out_dir, title):
     title names the mode."""
     title = f"{title} ({mode_description(params)})"
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    learning_curves(curves, ax=ax)
-    ax.set_title(title)
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    learning_curves(curves, ax=ax, xlabel="epoch (0: untrained)")
+    ax.set_title(title, fontsize=10)
     save_figure(fig, out_dir / "learning_curve.png")
     if not student.run.spikes:
         return

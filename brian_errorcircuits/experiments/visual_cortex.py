@@ -102,7 +102,7 @@ def run(params: dict, out_dir) -> dict:
         "wall_time_s": time.perf_counter() - start,
     }
     figures(params, student, {f"{params['mode']} student": student.test_mse}, out_dir,
-            f"7 visual areas ({params['mode']})")
+            "7 visual areas")  # figures appends the mode
     alignment_figure(params, alignment, out_dir)
     print_summary(summary)
     return summary
