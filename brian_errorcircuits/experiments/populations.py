@@ -4,7 +4,7 @@ Reference: Max et al. 2026, Fig. 4: label-to-image regression, 10 one-hot
 label units -> one hidden area of n_R representation and n_E error neurons ->
 image pixels, n_R and n_E each in {50, 100, 500, 1000}.  The lateral matrices
 WIP (n_E x n_R) and BPI (n_R x n_E) are the rectangular identity plus fixed
-noise U(-0.03, 0.03) (``lateral_noise``; MODEL.md section 9), feedback exact
+noise U(-0.03, 0.03) (``lateral_noise``; the paper's Fig. 4 value), feedback exact
 W^T.  Images: scikit-learn's 8x8 digits (64 pixels) instead of MNIST; the
 target of a label is its class's mean image (:mod:`~brian_errorcircuits.tasks.digits`).
 

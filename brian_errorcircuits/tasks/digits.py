@@ -18,12 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .splits import Splits
+
 #: Digit classes (input units) and pixels of an image (output units).
 LABELS, PIXELS = 10, 64
 
 
 @dataclass(frozen=True)
-class DigitsData:
+class DigitsData(Splits):
     """Presentations of the label-to-image task: one-hot labels (x) and mean images (y).
 
     ``x_train`` / ``y_train``: ``n_train`` presentations, the labels in equal
@@ -32,12 +34,6 @@ class DigitsData:
     ``train_images`` / ``test_images``: (labels, pixels) mean images per label.
     """
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
     train_images: np.ndarray
     test_images: np.ndarray
 

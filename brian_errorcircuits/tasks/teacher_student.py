@@ -11,18 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .splits import Splits
+
 
 @dataclass(frozen=True)
-class TeacherStudentData:
+class TeacherStudentData(Splits):
     """Train / validation / test splits of one teacher."""
 
     teacher_weights: list
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
 
 
 def teacher_outputs(weights: list, inputs: np.ndarray, projections=None) -> np.ndarray:
@@ -59,4 +55,4 @@ def make_teacher_student(layers, n_train=100, n_val=100, n_test=100, seed=0,
     for n in (n_train, n_val, n_test):
         x = rng.uniform(0, 1, size=(n, layers[0]))
         splits += [x, teacher_outputs(weights, x, pairs)]
-    return TeacherStudentData(weights, *splits)
+    return TeacherStudentData(*splits, teacher_weights=weights)

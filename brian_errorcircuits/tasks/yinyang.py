@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .splits import Splits
+
 R_BIG = 0.5  #: radius of the disc, centred at (R_BIG, R_BIG)
 R_SMALL = 0.1  #: radius of the dots
 LEFT_DOT = (0.5 * R_BIG, R_BIG)  #: centre of the left small circle and dot
@@ -74,15 +76,9 @@ def make_yinyang(n: int, seed: int) -> tuple:
 
 
 @dataclass(frozen=True)
-class YinYangData:
+class YinYangData(Splits):
     """The published splits: features (n, 4) = (x, y, 1-x, 1-y) and labels (n,) in {0, 1, 2}."""
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
 
 
 def yinyang_sets() -> YinYangData:
