@@ -158,7 +158,8 @@ def representation_equations(
     return "\n".join(lines)
 
 
-def error_equations(topdown_inputs: list[str], is_output: bool, mode: str, backprop: bool) -> str:
+def error_equations(topdown_inputs: list[str], is_output: bool, mode: str, backprop: bool,
+                    prospective: bool = True) -> str:
     """Equations of an area's error neurons (soma, dendrite gated by the partner gains).
 
     A hidden error neuron's dendrite is ``gain * v_td``: ``gain`` is WIP
@@ -168,8 +169,9 @@ def error_equations(topdown_inputs: list[str], is_output: bool, mode: str, backp
     times its :func:`route_gate`).  An
     output error neuron's dendrite ``v_den`` is WIP times the gated mismatch
     of the representation neurons, through ``g_tgt`` while a target is on;
-    its soma always leaks with g_l + g_tgt.  Error neurons are linear and
-    prospective: r_E = slope_E (g_err v_den / g_leak_E - offset_E).
+    its soma always leaks with g_l + g_tgt.  Error neurons are linear:
+    ``prospective`` r_E = slope_E (g_err v_den / g_leak_E - offset_E) (the
+    soma's fixed point, no lag), else r_E = slope_E (u_E - offset_E).
     """
     lines = [
         "g_l : hertz (constant)",
@@ -199,7 +201,7 @@ def error_equations(topdown_inputs: list[str], is_output: bool, mode: str, backp
         ]
     lines += [
         "du_E/dt = g_err*v_den - g_leak_E*u_E : 1",
-        "r_E = error_active*slope_E*(g_err*v_den/g_leak_E - offset_E) : 1  # prospective, linear",
+        f"r_E = error_active*slope_E*({'g_err*v_den/g_leak_E' if prospective else 'u_E'} - offset_E) : 1  # linear",
         *_readout(mode, None, "E"),
         "dsum_E/dt = averaging(t)*out_E : second",
     ]

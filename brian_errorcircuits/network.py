@@ -215,7 +215,8 @@ def build_network(
         )
         err = b2.NeuronGroup(
             spec.error_sizes[k - 1],
-            eq.error_equations([f"v_td_from_{label(src)}" for src in above], is_output, spec.mode, backprop),
+            eq.error_equations([f"v_td_from_{label(src)}" for src in above], is_output, spec.mode, backprop,
+                               prospective=p.prospective_errors),
             method="euler", name=f"{label(k)}_error", order=ORDER_MEMBRANES,
             **_group_arguments(spec, "error", None, namespace, gated_recording),
         )

@@ -179,7 +179,8 @@ class RateReference:
                 return s["v_den_out"][k] if k == L else s["gain"][k] * s["v_td"][k]
 
             def out_E(k):
-                return active[k] * E[k]["slope_E"] * (g_err(k) * v_den(k) / g_leak[k] - E[k]["offset_E"])
+                u_E = g_err(k) * v_den(k) / g_leak[k] if p.prospective_errors else s["u_E"][k]
+                return active[k] * E[k]["slope_E"] * (u_E - E[k]["offset_E"])
 
             for name in record:
                 for k in range(1, L + 1):

@@ -56,6 +56,10 @@ class NeuronParams:
     activation: str = "tanh"  #: phi of hidden representation neurons
     output_activation: str = "tanh"  #: phi of output representation neurons
     prospective: bool = True  #: read rates from u + tau_eff du/dt (Latent Equilibrium)
+    #: read error rates from the dendritic fixed point g_err v_den / g_leak_E (True, the original's
+    #: equations) or from the error soma u_E (False, a membrane lag of 1 / g_leak_E); see docs/model.md,
+    #: "Stability of the error loop"
+    prospective_errors: bool = True
     lateral_weight: float = 1.0  #: one-to-one P<->E weights (identity by default)
     # spiking modes: firing rates and synaptic filters; population sizes of the sampled mode only
     n_rep: int = 50  #: Poisson generators per representation neuron (sampled mode)

@@ -24,6 +24,13 @@ rate) on ``spiking_sizes_rep`` x ``spiking_sizes_err``, with
 neuron per pixel leaves a spike-count noise far above the pixels' own spread).
 Expected (the paper's claim): error signals and learning hold with n_E < n_R;
 spike noise lowers the cosine of every condition.
+
+Error rates are read from the error neurons' somata (``prospective_errors``
+false): as the output weights grow, the gain of the error loop (output error
+-> hidden errors -> apical nudging -> output) passes 1, and prospective
+error rates, the loop's fixed point iterated once per time step, then
+oscillate from step to step and point against backprop (docs/model.md,
+"Stability of the error loop").
 Reported MSE: mean over test labels and pixels of the squared error.
 """
 from __future__ import annotations
@@ -69,13 +76,17 @@ DEFAULTS = {
     "spiking_duration_ms": 200.0,
     "dt_ms": 0.25,
     "error_rate_hz": 400.0,
+    # error rates from the error soma, not its fixed point: trained output weights raise the error loop's
+    # gain above 1, where prospective error rates jitter from step to step and turn against backprop
+    "prospective_errors": False,
     "target": "cpp_standalone",
 }
 
 #: Parameters each mode's runs read (with n_rep, n_err, mode and seed): a run's sweep key holds only these.
 MODE_RUN_KEYS = {
-    "rate": ("n_train", "lateral_noise", "dt_ms", "target", "rate_epochs", "rate_eta_hz", "rate_duration_ms"),
-    "spiking": ("n_train", "lateral_noise", "dt_ms", "target", "error_rate_hz", "pixel_neurons",
+    "rate": ("n_train", "lateral_noise", "dt_ms", "target", "prospective_errors", "rate_epochs", "rate_eta_hz",
+             "rate_duration_ms"),
+    "spiking": ("n_train", "lateral_noise", "dt_ms", "target", "prospective_errors", "error_rate_hz", "pixel_neurons",
                 "spiking_epochs", "spiking_eta_hz", "spiking_duration_ms"),
 }
 
@@ -96,7 +107,8 @@ def make_spec(run: dict) -> CircuitSpec:
         layers=(LABELS, run["n_rep"], PIXELS * per_pixel), error_sizes=(run["n_err"], PIXELS * per_pixel),
         output_units=PIXELS, mode=mode, feedback="backprop", eta=(run[f"{mode}_eta_hz"] * b2.Hz,) * 2,
         lateral_noise=run["lateral_noise"], dt=run["dt_ms"] * b2.ms, seed=run["seed"], target=run["target"],
-        neuron=NeuronParams(rate_err=run.get("error_rate_hz", 400.0) * b2.Hz),
+        neuron=NeuronParams(rate_err=run.get("error_rate_hz", 400.0) * b2.Hz,
+                            prospective_errors=run["prospective_errors"]),
     )
 
 
