@@ -168,3 +168,34 @@ def assert_wired_from_the_table(summary):
         sd = math.sqrt(pairs * density * (1 - density))
         assert abs(counts[f"{source}->{target}"] - density * pairs) <= 4 * sd, (source, target)
     assert counts["input->V1"] == 8 * 16 and counts["V1->V4"] < 16 * 12
+
+
+def test_seeds_option_runs_each_seed_as_its_own_run_and_compares_their_numbers(tmp_path):
+    """``--seeds 2`` (serially here): seed S's folder holds the same numbers as a plain ``--seed S`` run,
+    summary.json each seed's numbers with their median, and a rerun reuses both seeds."""
+    tiny = [arg for item in TINY["teacher-student"] for arg in ("--set", item)]
+    common = ["run", "teacher-student", "--target", "numpy", *tiny]
+    assert main([*common, "--out", str(tmp_path / "seeds"), "--seed", "3", "--seeds", "2", "--workers", "0"]) == 0
+    assert main([*common, "--out", str(tmp_path / "single"), "--seed", "4"]) == 0
+    summary = json.loads((tmp_path / "seeds" / "summary.json").read_text())
+    single = json.loads((tmp_path / "single" / "summary.json").read_text())
+    assert summary["seeds"] == [3, 4] and summary["sweep"]["computed"] == 2
+    assert summary["per_seed"]["4"]["final_test_mse"] == single["final_test_mse"]
+    assert json.loads((tmp_path / "seeds" / "seed-4" / "summary.json").read_text())["final_test_mse"] == \
+        single["final_test_mse"]
+    final = summary["over_seeds"]["final_test_mse"]
+    assert final["values"] == [summary["per_seed"][s]["final_test_mse"] for s in ("3", "4")]
+    assert final["min"] <= final["median"] <= final["max"] and "wall_time_s" not in summary["over_seeds"]
+    assert (tmp_path / "seeds" / "seeds.png").stat().st_size > 1000
+    assert main([*common, "--out", str(tmp_path / "seeds"), "--seed", "3", "--seeds", "2", "--workers", "0"]) == 0
+    rerun = json.loads((tmp_path / "seeds" / "summary.json").read_text())
+    assert rerun["sweep"]["reused"] == 2 and rerun["per_seed"] == summary["per_seed"]
+
+
+@pytest.mark.parametrize("options, message", [
+    (["depth-scaling", "--seeds", "2"], "--set seeds=2"),
+    (["teacher-student", "--seeds", "0"], "whole number >= 1"),
+])
+def test_seeds_option_refuses_what_cannot_be_meant(tmp_path, capsys, options, message):
+    assert main(["run", *options, "--out", str(tmp_path / "x")]) == 2
+    assert message in capsys.readouterr().err

@@ -38,6 +38,9 @@ FULL_MODEL = {
     "slope_spread_err": 0.0,
     "offset_spread_err": 0.0,
     "initial_voltage_spread": 0.0,  # somatic voltages start N(0, spread); the original: 1
+    # error rates from the dendritic fixed point (the original) or, false, from the error soma: stable
+    # when trained weights lift the error loop's gain above 1 (docs/model.md, "Stability of the error loop")
+    "prospective_errors": True,
 }
 
 
@@ -45,11 +48,12 @@ FULL_MODEL = {
 SAVING = {"save_spikes": False}
 
 
-def full_model_fields(params: dict, layers) -> dict:
-    """CircuitSpec fields of the :data:`FULL_MODEL` options in ``params`` for a circuit of ``layers``."""
+def full_model_fields(params: dict, layers, **neuron) -> dict:
+    """CircuitSpec fields of the :data:`FULL_MODEL` options in ``params`` for a circuit of ``layers``;
+    ``neuron`` holds the experiment's other :class:`~brian_errorcircuits.NeuronParams` values."""
     import brian2 as b2
 
-    from ..spec import Heterogeneity
+    from ..spec import Heterogeneity, NeuronParams
 
     hidden = [max(1, round(params["hidden_error_fraction"] * n)) for n in layers[1:-1]]
     return dict(
@@ -58,6 +62,7 @@ def full_model_fields(params: dict, layers) -> dict:
         heterogeneity_rep=Heterogeneity(params["slope_spread_rep"], params["offset_spread_rep"]),
         heterogeneity_err=Heterogeneity(params["slope_spread_err"], params["offset_spread_err"]),
         initial_voltage_spread=params["initial_voltage_spread"],
+        neuron=NeuronParams(prospective_errors=params["prospective_errors"], **neuron),
     )
 
 
@@ -313,9 +318,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Brian2 code generation target")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a parameter (repeatable); see `errorcircuits list -v`")
+    parser.add_argument("--seeds", metavar="N", type=int,
+                        help="run the experiment for N seeds (--seed, --seed + 1, ...) as one sweep: each seed "
+                             "in <out>/seed-S, their numbers side by side in <out>/summary.json and seeds.png")
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="experiments that sweep (depth-scaling): run on the dask cluster at ADDRESS "
-                             "(tcp://host:8786) instead of a local one")
+                        help="experiments that sweep (depth-scaling, populations, heterogeneity, or any with "
+                             "--seeds): run on the dask cluster at ADDRESS (tcp://host:8786) instead of a local one")
     parser.add_argument("--workers", metavar="N", type=int,
                         help="experiments that sweep: worker processes of the local cluster (default: one per "
                              "core; 0: one run after the other in this process)")
@@ -332,15 +340,31 @@ def mode_description(params: dict) -> str:
     return mode or "modes as labelled"
 
 
-def sweep_arguments(name: str, module, args) -> dict:
-    """``{"cluster": Cluster}`` for an experiment that sweeps (``SWEEPS = True``), from ``--scheduler`` and
-    ``--workers``; ``{}`` for others, which refuse the two options with :class:`SpecError`."""
+def seed_count(name: str, module, args) -> int | None:
+    """``--seeds N`` of an experiment that runs one seed (None without it), checked before anything runs."""
+    seeds = getattr(args, "seeds", None)
+    if seeds is None:
+        return None
+    if getattr(module, "SWEEPS", False):
+        raise SpecError(f"--seeds {seeds}: {name} sweeps its own seeds; use --set seeds={seeds}")
+    if "seed" not in module.DEFAULTS:
+        raise SpecError(f"--seeds {seeds}: {name} has no seed parameter")
+    if seeds < 1:
+        raise SpecError(f"--seeds {seeds}: expected a whole number >= 1")
+    return seeds
+
+
+def sweep_arguments(name: str, module, args, seeds: int | None = None) -> dict:
+    """``{"cluster": Cluster}`` for an experiment that sweeps (``SWEEPS = True``, or ``seeds`` from
+    :func:`seed_count`), from ``--scheduler`` and ``--workers``; ``{}`` for others, which refuse the
+    two options with :class:`SpecError`."""
     from ..sweep import Cluster
 
     scheduler, workers = getattr(args, "scheduler", None), getattr(args, "workers", None)
-    if not getattr(module, "SWEEPS", False):
+    if not getattr(module, "SWEEPS", False) and seeds is None:
         if scheduler is not None or workers is not None:
-            raise SpecError(f"--scheduler and --workers apply to experiments that sweep; {name} does not")
+            raise SpecError(f"--scheduler and --workers apply to experiments that sweep; {name} does not "
+                            "(add --seeds N to run several seeds as a sweep)")
         return {}
     if scheduler is not None and not scheduler.strip():
         raise SpecError("--scheduler is empty: give a scheduler's address (tcp://host:8786) or omit it")
@@ -356,14 +380,22 @@ def run(name: str, module, args) -> dict:
 
     Parameters are checked (and by the module's ``check(params)``, if it has
     one) before the output folder is touched; the folder is :func:`claimed` for the run.
-    Experiments that sweep get ``cluster=`` (:func:`sweep_arguments`).
+    Experiments that sweep get ``cluster=`` (:func:`sweep_arguments`); ``--seeds N``
+    runs the experiment once per seed (:func:`run_seeds`).
     """
     params = parameters(module.DEFAULTS, args.overrides, seed=args.seed, mode=args.mode, target=args.target)
-    sweeping = sweep_arguments(name, module, args)
+    seeds = seed_count(name, module, args)
+    sweeping = sweep_arguments(name, module, args, seeds)
     if hasattr(module, "check"):
         module.check(params)
     require_neo(params)
-    out = output_dir(name, params, args.out)
+    if seeds is not None:
+        return run_seeds(name, params, seeds, output_dir(name, {**params, "seeds": seeds}, args.out), **sweeping)
+    return run_in(name, module, params, output_dir(name, params, args.out), **sweeping)
+
+
+def run_in(name: str, module, params: dict, out: Path, **sweeping) -> dict:
+    """Run experiment ``module`` with checked ``params`` into output folder ``out`` (:func:`claimed`)."""
     with claimed(out):
         write_json(out / "params.json", {**params, **provenance()})
         print(f"{name}: {module.QUESTION}\n  output: {out}", flush=True)
@@ -374,6 +406,93 @@ def run(name: str, module, args) -> dict:
         write_json(out / "summary.json", summary)
     print(f"  summary: {out / 'summary.json'}", flush=True)
     return summary
+
+
+def run_one_seed(run: dict, scratch) -> dict:
+    """One seed of :func:`run_seeds` (a sweep run): the experiment into ``run["out"]``, its summary."""
+    from . import get
+
+    out = Path(run["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    return run_in(run["experiment"], get(run["experiment"]), run["params"], out)
+
+
+def run_seeds(name: str, params: dict, seeds: int, out: Path, cluster=None) -> dict:
+    """Experiment ``name`` for seeds ``params["seed"]`` .. + ``seeds`` - 1, one sweep run each.
+
+    Each seed is a complete run of its own in ``out/seed-S`` (params, summary,
+    figures); the sweep (``out/runs``, :func:`~brian_errorcircuits.sweep.run_sweep`)
+    skips seeds already saved, so an interrupted command resumes.  ``out/summary.json``
+    holds every seed's summary and, for each number every seed's summary has at
+    its top level, the values per seed with their median, minimum and maximum;
+    ``out/seeds.png`` draws them.
+    """
+    from ..sweep import Cluster, run_sweep
+    from . import get
+
+    cluster = cluster or Cluster()
+    with claimed(out):
+        write_json(out / "params.json", {**params, "seeds": seeds, **provenance()})
+        print(f"{name}: {get(name).QUESTION}\n  output: {out}\n  {seeds} seeds on {cluster.describe()}", flush=True)
+        start = time.perf_counter()
+        seed_values = [params["seed"] + offset for offset in range(seeds)]
+        runs = [{"experiment": name, "params": {**params, "seed": seed}, "out": str((out / f"seed-{seed}").resolve())}
+                for seed in seed_values]
+        sweep = run_sweep(run_one_seed, runs, out / "runs", scheduler=cluster.scheduler, workers=cluster.workers)
+        sweep.raise_for_failures()
+        summary = {"seeds": seed_values, "per_seed": dict(zip(map(str, seed_values), sweep.results)),
+                   "over_seeds": numbers_over_seeds(sweep.results), "sweep": sweep.record(cluster),
+                   "wall_time_s": time.perf_counter() - start}
+        for key, values in summary["over_seeds"].items():
+            print(f"  {key}: median {values['median']:.6g} (min {values['min']:.6g}, max {values['max']:.6g}) "
+                  f"over seeds {', '.join(map(str, seed_values))}", flush=True)
+        with footnote(f"{name}, {mode_description(params)}, seeds {', '.join(map(str, seed_values))}"):
+            seeds_figure(summary["over_seeds"], seed_values, out / "seeds.png")
+        write_json(out / "summary.json", summary)
+    print(f"  summary: {out / 'summary.json'}", flush=True)
+    return summary
+
+
+#: Summary numbers that are bookkeeping, not results: left out of the comparison over seeds.
+NOT_RESULTS = ("seed", "wall_time_s", "simulated_time_s")
+
+
+def numbers_over_seeds(summaries: list) -> dict:
+    """{key: {"values": per seed, "median", "min", "max"}} for every finite number that every summary
+    has at its top level (booleans and :data:`NOT_RESULTS` left out)."""
+    import numpy as np
+
+    def is_number(value):
+        return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+    keys = [key for key, value in summaries[0].items()
+            if key not in NOT_RESULTS and all(is_number(summary.get(key)) for summary in summaries)]
+    return {key: {"values": [float(summary[key]) for summary in summaries],
+                  "median": float(np.median([summary[key] for summary in summaries])),
+                  "min": float(min(summary[key] for summary in summaries)),
+                  "max": float(max(summary[key] for summary in summaries))} for key in keys}
+
+
+def seeds_figure(over_seeds: dict, seeds: list, path: Path) -> None:
+    """One panel per number of :func:`numbers_over_seeds`: each seed's value and the median."""
+    from ..plotting import pyplot, save_figure
+
+    if not over_seeds:
+        return
+    plt = pyplot()
+    columns = min(4, len(over_seeds))
+    rows = -(-len(over_seeds) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows), squeeze=False)
+    for ax, (key, values) in zip(axes.flat, over_seeds.items()):
+        ax.plot(range(len(seeds)), values["values"], "o", label="seed")
+        ax.axhline(values["median"], color="black", lw=1, label="median")
+        ax.set_xticks(range(len(seeds)), [str(seed) for seed in seeds])
+        ax.set_xlabel("seed")
+        ax.set_title(key, fontsize=8)
+    for ax in list(axes.flat)[len(over_seeds):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    save_figure(fig, path)
 
 
 def main(name: str, argv=None) -> None:

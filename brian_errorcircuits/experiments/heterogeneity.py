@@ -62,6 +62,7 @@ DEFAULTS = {
     "lr_decay": 0.25,  # spiking mode: learning rate of epoch e is eta / (1 + lr_decay (e - 1)); rate: constant
     "dt_ms": 0.25,
     "error_rate_hz": 400.0,
+    "prospective_errors": True,  # error rates from the dendritic fixed point (the original) or the error soma
     "target": "cpp_standalone",
 }
 
@@ -83,7 +84,8 @@ def run_parameters(params: dict, mode: str, placement: str, sigma: float, seed: 
             "epochs": params[f"{mode}_epochs"], "eta_hz": params[f"{mode}_eta_hz"], "duration_ms": duration,
             "settle_ms": duration / 4, "lr_decay": params["lr_decay"] if spiking else 0.0,
             "neurons_per_unit": params["neurons_per_unit"], "dt_ms": params["dt_ms"],
-            "error_rate_hz": params["error_rate_hz"], "target": params["target"]}
+            "error_rate_hz": params["error_rate_hz"], "target": params["target"],
+            "prospective_errors": params["prospective_errors"]}
 
 
 def train_one(run: dict, scratch) -> dict:

@@ -27,7 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import brian2 as b2
 import numpy as np
 
-from .. import CircuitSpec, ErrorCircuit, NeuronParams, Recording
+from .. import CircuitSpec, ErrorCircuit, Recording
 from ..circuit import copy_build
 from ..spec import SPIKING_MODES
 from ..analysis import angle_medians, training_angles, weight_update_angles
@@ -72,8 +72,7 @@ def make_spec(params: dict, frozen_hidden: bool = False) -> CircuitSpec:
     return CircuitSpec(
         layers=layers, mode=params["mode"], feedback=params["feedback"], eta=tuple(eta),
         dt=params["dt_ms"] * b2.ms, seed=params["seed"], target=params["target"],
-        neuron=NeuronParams(n_rep=n, n_err=n, rate_err=params["error_rate_hz"] * b2.Hz),
-        **full_model_fields(params, layers),
+        **full_model_fields(params, layers, n_rep=n, n_err=n, rate_err=params["error_rate_hz"] * b2.Hz),
     )
 
 
