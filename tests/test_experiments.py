@@ -32,7 +32,7 @@ TINY = {
     "mean-field": ["population_sizes=1,2", "n_presentations=2", "duration_ms=20", "settle_ms=5"],
     "spike-statistics": ["neurons_per_unit=2", "n_patterns=1", "duration_ms=60", "settle_ms=10", "raster_ms=50"],
     "populations": ["sizes_rep=4", "sizes_err=3", "spiking_sizes_rep=4", "spiking_sizes_err=3", "seeds=1", "n_train=2",
-                    "rate_epochs=1", "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20",
+                    "rate_epochs=1", "spiking_epochs=1", "rate_duration_ms=60", "spiking_duration_ms=20",
                     "pixel_neurons=2", "dt_ms=0.5"],
     "heterogeneity": ["sigmas=0.5", "placements=rep", "seeds=1", "n_train=3", "spiking_n_train=3", "n_test=2",
                       "n_probe=2", "rate_epochs=1", "spiking_epochs=1", "rate_duration_ms=20", "spiking_duration_ms=20",
@@ -130,7 +130,8 @@ def test_experiment_smoke(name, tmp_path):
             assert {"input", "area1 representation", "area2 error +"} <= set(populations)
             assert populations["input"]["rate_hz"]["count"] == 8
         return
-    if name == "populations":  # one run per mode, seed 3; rate: the paper's lateral noise keeps the cosine high
+    if name == "populations":  # one run per mode, seed 3; rate (60 ms, error somata settled): the paper's lateral
+        # noise keeps the cosine high
         for mode, cell in (("rate", "4x3"), ("spiking", "4x3")):
             (entry,) = summary["runs"][mode][cell]
             assert entry["seed"] == 3 and len(entry["curve"]) == 2 and entry["final"] == entry["curve"][-1]
