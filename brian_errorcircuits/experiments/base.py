@@ -396,12 +396,21 @@ def run(name: str, module, args) -> dict:
 
 def run_in(name: str, module, params: dict, out: Path, **sweeping) -> dict:
     """Run experiment ``module`` with checked ``params`` into output folder ``out`` (:func:`claimed`)."""
-    with claimed(out):
-        write_json(out / "params.json", {**params, **provenance()})
-        print(f"{name}: {module.QUESTION}\n  output: {out}", flush=True)
-        start = time.perf_counter()
+    def body():
         with footnote(f"{name}, {mode_description(params)}, seed {params.get('seed', '-')}"):
-            summary = module.run(params, out, **sweeping)
+            return module.run(params, out, **sweeping)
+
+    return recorded_run(out, params, f"{name}: {module.QUESTION}\n  output: {out}", body)
+
+
+def recorded_run(out: Path, recorded_params: dict, header: str, body) -> dict:
+    """Claim ``out``, write ``recorded_params`` (with provenance) to params.json, print ``header``,
+    and write the summary ``body()`` returns (with its wall time) to summary.json."""
+    with claimed(out):
+        write_json(out / "params.json", {**recorded_params, **provenance()})
+        print(header, flush=True)
+        start = time.perf_counter()
+        summary = body()
         summary.setdefault("wall_time_s", time.perf_counter() - start)
         write_json(out / "summary.json", summary)
     print(f"  summary: {out / 'summary.json'}", flush=True)
@@ -431,26 +440,24 @@ def run_seeds(name: str, params: dict, seeds: int, out: Path, cluster=None) -> d
     from . import get
 
     cluster = cluster or Cluster()
-    with claimed(out):
-        write_json(out / "params.json", {**params, "seeds": seeds, **provenance()})
-        print(f"{name}: {get(name).QUESTION}\n  output: {out}\n  {seeds} seeds on {cluster.describe()}", flush=True)
-        start = time.perf_counter()
-        seed_values = [params["seed"] + offset for offset in range(seeds)]
+    seed_values = [params["seed"] + offset for offset in range(seeds)]
+
+    def body():
         runs = [{"experiment": name, "params": {**params, "seed": seed}, "out": str((out / f"seed-{seed}").resolve())}
                 for seed in seed_values]
         sweep = run_sweep(run_one_seed, runs, out / "runs", scheduler=cluster.scheduler, workers=cluster.workers)
         sweep.raise_for_failures()
-        summary = {"seeds": seed_values, "per_seed": dict(zip(map(str, seed_values), sweep.results)),
-                   "over_seeds": numbers_over_seeds(sweep.results), "sweep": sweep.record(cluster),
-                   "wall_time_s": time.perf_counter() - start}
-        for key, values in summary["over_seeds"].items():
+        over_seeds = numbers_over_seeds(sweep.results)
+        for key, values in over_seeds.items():
             print(f"  {key}: median {values['median']:.6g} (min {values['min']:.6g}, max {values['max']:.6g}) "
                   f"over seeds {', '.join(map(str, seed_values))}", flush=True)
         with footnote(f"{name}, {mode_description(params)}, seeds {', '.join(map(str, seed_values))}"):
-            seeds_figure(summary["over_seeds"], seed_values, out / "seeds.png")
-        write_json(out / "summary.json", summary)
-    print(f"  summary: {out / 'summary.json'}", flush=True)
-    return summary
+            seeds_figure(over_seeds, seed_values, out / "seeds.png")
+        return {"seeds": seed_values, "per_seed": dict(zip(map(str, seed_values), sweep.results)),
+                "over_seeds": over_seeds, "sweep": sweep.record(cluster)}
+
+    header = f"{name}: {get(name).QUESTION}\n  output: {out}\n  {seeds} seeds on {cluster.describe()}"
+    return recorded_run(out, {**params, "seeds": seeds}, header, body)
 
 
 #: Summary numbers that are bookkeeping, not results: left out of the comparison over seeds.
@@ -465,12 +472,11 @@ def numbers_over_seeds(summaries: list) -> dict:
     def is_number(value):
         return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
-    keys = [key for key, value in summaries[0].items()
+    keys = [key for key in summaries[0]
             if key not in NOT_RESULTS and all(is_number(summary.get(key)) for summary in summaries)]
-    return {key: {"values": [float(summary[key]) for summary in summaries],
-                  "median": float(np.median([summary[key] for summary in summaries])),
-                  "min": float(min(summary[key] for summary in summaries)),
-                  "max": float(max(summary[key] for summary in summaries))} for key in keys}
+    per_key = {key: [float(summary[key]) for summary in summaries] for key in keys}
+    return {key: {"values": values, "median": float(np.median(values)), "min": min(values), "max": max(values)}
+            for key, values in per_key.items()}
 
 
 def seeds_figure(over_seeds: dict, seeds: list, path: Path) -> None:
