@@ -626,24 +626,115 @@ def _report(results: dict, out_dir) -> None:
                       *markdown(r["control_value"])]
         lines.append("")
     write_text(out_dir / "report.md", "\n".join(lines))
-    gating = results["gain gating"]["value"]["conditions"]
+    figures(results, out_dir)
+
+
+def figures(results: dict, out_dir) -> None:
+    """``predictions.png``: one panel per prediction (its headline measure per area, the control's,
+    the pass line and the verdict); ``gain_gating.png`` and ``projection_targeting.png`` enlarge two."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    fig, axes = plt.subplots(2, 4, figsize=(15, 7), layout="constrained")
+    for ax, (name, draw) in zip(axes.flat, PANELS.items()):
+        r = results[name]
+        draw(ax, r)
+        control = f"; control {r['control_verdict']}" if r.get("control_verdict") else ""
+        ax.set_title(f"{name}\n{r['verdict']}{control}", fontsize=9,
+                     color={"pass": "tab:green", "fail": "tab:red"}.get(r["verdict"], "k"))
+    axes.flat[-1].axis("off")
+    axes.flat[-1].text(0, 0.5, "dashed: the pass line fixed before the run\n(criteria in report.md)",
+                       fontsize=9, va="center")
+    save_figure(fig, out_dir / "predictions.png")
+    for name, file in (("gain gating", "gain_gating.png"), ("projection targeting", "projection_targeting.png")):
+        fig, ax = plt.subplots(figsize=(4.5, 3.5))
+        PANELS[name](ax, results[name])
+        ax.set_title(name)
+        save_figure(fig, out_dir / file)
+
+
+def _bars(ax, series: dict, ylabel: str, lines=()) -> None:
+    """Grouped bars: ``series`` maps a label to {area: value} (None: not measured); ``lines`` holds
+    (value, label) pass lines."""
+    areas = list(next(iter(series.values())))
+    width = 0.8 / len(series)
+    for i, (label, values) in enumerate(series.items()):
+        heights = [np.nan if values.get(a) is None else values[a] for a in areas]
+        ax.bar(np.arange(len(areas)) + (i - (len(series) - 1) / 2) * width, heights, width, label=label)
+    for value, label in lines:
+        ax.axhline(value, color="k", ls="--", lw=0.8)
+        ax.annotate(label, (1, value), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=7)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xticks(np.arange(len(areas)), areas, fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    if len(series) > 1:
+        ax.legend(fontsize=7)
+
+
+def _backprop_panel(ax, r):
+    _bars(ax, {"W^T feedback": r["value"], "feedback alignment (control)": r["control_value"]},
+          "cosine with backprop (unit means)", [(0.9, ">= 0.9")])
+
+
+def _population_panel(ax, r):
+    if r["verdict"] == "not applicable":
+        ax.text(0.5, 0.5, "not applicable\n(needs several error neurons per unit)", ha="center",
+                transform=ax.transAxes)
+        return
+    _bars(ax, {label: {a: v["wrong_sign_fraction"] for a, v in r[key].items()}
+               for key, label in (("value", "W^T feedback"), ("control_value", "feedback alignment (control)"))},
+          "single neurons' wrong-sign share", [(0.1, ">= 0.1 (and unit cosine >= 0.9)")])
+
+
+def _mismatch_panel(ax, r):
+    _bars(ax, {"learning": r["value"], "no plasticity (control)": r["control_value"]},
+          "error firing after / before training", [(0.5, "output <= 0.5")])
+
+
+def _silencing_panel(ax, r):
+    _bars(ax, {"error neurons silenced": r["value"]["weight_change_drop"]},
+          "drop of weight change, error neurons silenced", [(0.95, ">= 0.95")])
+
+
+def _gain_gating_panel(ax, r):
+    gating = r["value"]["conditions"]
     ax.plot([c["mean_gain"] for c in gating], [c["error_per_drive"] for c in gating], "o-")
-    ax.set_xlabel("partners' mean gain phi'")
-    ax.set_ylabel("error response per top-down drive")
-    ax.set_title("gain gating (area 1)")
-    save_figure(fig, out_dir / "gain_gating.png")
-    targeting = results["projection targeting"]
-    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    ax.axhline(0.2 * gating[0]["error_per_drive"], color="k", ls="--", lw=0.8)
+    ax.annotate(f"input x{gating[-1]['input_scale']:g}: <= 0.2 x input x{gating[0]['input_scale']:g}",
+                (1, 0.2 * gating[0]["error_per_drive"]),
+                xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=7)
+    ax.text(0.03, 0.97, f"correlation with gain {r['value']['correlation']:.3f} (>= 0.9)",
+            transform=ax.transAxes, va="top", fontsize=7)
+    ax.set_xlabel("partners' mean gain phi' (area 1)", fontsize=8)
+    ax.set_ylabel("error response per top-down drive", fontsize=8)
+
+
+def _apical_basal_panel(ax, r):
+    measures = {"cos(apical, backprop)": "apical_vs_backprop", "|cos(basal, backprop)|": "basal_vs_backprop",
+                "cos(basal, prediction)": "basal_vs_prediction"}
+    _bars(ax, {label: {a: abs(v[key]) for a, v in r["value"].items()} for label, key in measures.items()},
+          "cosine (unit means)", [(0.9, "apical >= 0.9"), (0.5, "|basal| < 0.5"), (0.95, "prediction >= 0.95")])
+
+
+def _targeting_panel(ax, r):
     for key, label in (("value", "all top-down routes"), ("control_value", "routes that carry no error (control)")):
-        series = targeting[key]
+        series = r[key]
         cuts = list(series["density_removed"])
         ax.plot([series["density_removed"][c] for c in cuts], [series["learning_deficit"][c] for c in cuts],
                 "o-", label=label)
-    ax.set_xlabel("total density of the cut top-down routes")
-    ax.set_ylabel("learning deficit (share of error reduction lost)")
-    ax.set_title("projection targeting (7-area table)")
-    ax.legend(fontsize=8)
-    save_figure(fig, out_dir / "projection_targeting.png")
+    ax.set_xlabel("total density of the cut top-down routes", fontsize=8)
+    ax.set_ylabel("learning deficit (share of error reduction lost)", fontsize=8)
+    correlation = r["value"]["rank_correlation"]
+    ax.text(0.03, 0.97, "rank correlation " + ("n/a" if correlation is None else f"{correlation:.2f}") + " (>= 0.8)",
+            transform=ax.transAxes, va="top", fontsize=7)
+    ax.legend(fontsize=7, loc="lower right")
 
+
+#: the panel of each prediction in :func:`figures`, in the order they run
+PANELS = {
+    "error neurons signal backprop errors": _backprop_panel,
+    "population code of single error neurons": _population_panel,
+    "mismatch responses fade with learning": _mismatch_panel,
+    "silencing error neurons": _silencing_panel,
+    "gain gating": _gain_gating_panel,
+    "apical carries error, basal carries prediction": _apical_basal_panel,
+    "projection targeting": _targeting_panel,
+}
