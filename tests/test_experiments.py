@@ -62,7 +62,7 @@ FIGURES = {
     "teacher-student": ("learning_curve.png", "raster_start.png", "raster_end.png"),
     "visual-cortex": ("learning_curve.png", "raster_start.png", "raster_end.png", "bp_alignment.png"),
     "depth-scaling": ("test_error_vs_depth.png", "weight_update_angles.png"),
-    "predictions": ("report.md", "gain_gating.png", "projection_targeting.png"),
+    "predictions": ("report.md", "predictions.png", "gain_gating.png", "projection_targeting.png"),
     "yinyang": ("accuracy.png", "test_predictions.png", "raster.png"),
     "cartpole": ("failures.png", "trajectories.png", "raster_control.png"),
     "dms": ("learning_curve.png", "rate_traces.png", "raster.png"),
@@ -200,3 +200,20 @@ def test_seeds_option_runs_each_seed_as_its_own_run_and_compares_their_numbers(t
 def test_seeds_option_refuses_what_cannot_be_meant(tmp_path, capsys, options, message):
     assert main(["run", *options, "--out", str(tmp_path / "x")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_hidden_learning_rate_is_set_apart_from_the_output_one():
+    """``hidden_eta_factor`` scales every hidden area's learning rate and leaves the output's (Yin-Yang's
+    spiking frozen-hidden twin is factor 0); a negative factor is refused before anything builds."""
+    import brian2 as b2
+
+    from brian_errorcircuits.experiments import teacher_student, yinyang
+    from brian_errorcircuits.spec import SpecError
+
+    params = {**yinyang.DEFAULTS, "layers": (4, 6, 5, 3), "target": "numpy", "hidden_eta_factor": 0.25}
+    eta_hz = [float(eta / b2.Hz) for eta in teacher_student.make_spec(params).eta]
+    assert eta_hz == [0.25 * params["eta_hz"]] * 2 + [params["eta_hz"]]
+    frozen = teacher_student.make_spec({**params, "hidden_eta_factor": 0.0}).eta
+    assert frozen == teacher_student.make_spec(params, frozen_hidden=True).eta
+    with pytest.raises(SpecError, match="must not be negative"):
+        teacher_student.make_spec({**params, "hidden_eta_factor": -1.0}).validate()

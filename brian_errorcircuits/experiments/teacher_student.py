@@ -56,18 +56,19 @@ DEFAULTS = {
     "neurons_per_unit": 20,
     "feedback": "backprop",
     "frozen_twin": True,
+    "hidden_eta_factor": 1.0,  # hidden areas learn at eta_hz times this (0: hidden weights frozen)
     "ann_lr": 0.3,
     "raster_presentations": 3,
 }
 
 
 def make_spec(params: dict, frozen_hidden: bool = False) -> CircuitSpec:
-    """The student circuit; ``frozen_hidden`` sets every hidden learning rate to 0."""
+    """The student circuit: hidden areas learn at ``eta_hz`` x ``hidden_eta_factor``, the output
+    area at ``eta_hz``; ``frozen_hidden`` sets every hidden learning rate to 0."""
     layers = tuple(params["layers"])
     areas = len(layers) - 1
-    eta = [params["eta_hz"] * b2.Hz] * areas
-    if frozen_hidden:
-        eta[:-1] = [0 * b2.Hz] * (areas - 1)
+    hidden_eta = 0.0 if frozen_hidden else params["eta_hz"] * params["hidden_eta_factor"]
+    eta = [hidden_eta * b2.Hz] * (areas - 1) + [params["eta_hz"] * b2.Hz]
     n = params["neurons_per_unit"]
     return CircuitSpec(
         layers=layers, mode=params["mode"], feedback=params["feedback"], eta=tuple(eta),

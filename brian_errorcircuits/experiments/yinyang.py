@@ -144,6 +144,7 @@ DEFAULTS = {
     "input_neurons_per_unit": 200,
     "tau_syn_ms": 5.0,
     "hidden_init_scale": 10.0,
+    "hidden_eta_factor": 1.0,  # hidden area's learning rate / the output's (0: the circuit's frozen-hidden twin)
     "feedback": "backprop",
     "target_high": 0.8,
     "target_low": -0.8,
@@ -255,6 +256,7 @@ def run(params: dict, out_dir) -> dict:
     summary = {
         "mode": params["mode"],
         "layers": list(params["layers"]),
+        "hidden_eta_factor": params["hidden_eta_factor"],
         "seed": params["seed"],
         "epochs": params["epochs"],
         "n_train": len(data.x_train),
@@ -285,7 +287,8 @@ def figures(params, result, data, predicted, curves, references, out_dir):
     """Accuracy per epoch, the test set coloured by predicted class, rasters of a few presentations."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    circuit = {f"{params['mode']} circuit, {'train subset' if name == 'train' else name}": curve
+    frozen = ", hidden frozen" if params["hidden_eta_factor"] == 0 else ""
+    circuit = {f"{params['mode']} circuit{frozen}, {'train subset' if name == 'train' else name}": curve
                for name, curve in curves.items()}
     # the circuit and the ANNs train for different numbers of epochs over the same n_train samples:
     # points at the training presentations each had seen, on one axis
