@@ -20,6 +20,7 @@ from pathlib import Path
 import brian2 as b2
 import numpy as np
 
+from brian_errorcircuits.circuit import THREADS_ENV
 from brian_errorcircuits.files import provenance, write_json
 
 DEFAULT_OUT = Path("results/benchmarks")
@@ -150,9 +151,12 @@ def build_probe():
 
 
 def use_threads(threads: int) -> None:
-    """Standalone binaries built from now on run on ``threads`` threads (1: plain code, no OpenMP)."""
+    """Standalone binaries built from now on run on ``threads`` threads (1: plain code, no OpenMP):
+    the circuits' setting (``ERRORCIRCUITS_THREADS``, read when a circuit's session starts) and
+    Brian2's preference, for bare Brian2 networks built outside a circuit."""
     if threads < 1:
         raise SystemExit(f"--threads {threads}: at least 1")
+    os.environ[THREADS_ENV] = str(threads)
     b2.prefs.devices.cpp_standalone.openmp_threads = 0 if threads == 1 else threads
 
 

@@ -40,6 +40,7 @@ from .storage import load_circuit, save_circuit
 
 #: Brian2 preferences that :func:`brian_session` sets for one run and restores.
 _PREFS_SET = ("codegen.target", "codegen.cpp.extra_link_args", "devices.cpp_standalone.extra_make_args_unix",
+              "devices.cpp_standalone.openmp_threads",
               "devices.cpp_standalone.make_cmd_unix", "devices.cpp_standalone.run_cmd_unix",
               "codegen.cpp.extra_compile_args_gcc", "codegen.runtime.cython.cache_dir")
 
@@ -583,6 +584,23 @@ def compile_jobs() -> int:
     return int(jobs) if jobs.isdigit() and int(jobs) > 0 else len(os.sched_getaffinity(0))
 
 
+#: Environment variable with the OpenMP threads of ``cpp_standalone`` binaries (see :func:`standalone_threads`).
+THREADS_ENV = "ERRORCIRCUITS_THREADS"
+
+
+def standalone_threads(spec: CircuitSpec | None = None) -> int:
+    """OpenMP threads of a ``cpp_standalone`` binary of ``spec``: ``spec.threads``, else the
+    environment variable :data:`THREADS_ENV`, else 1 (one thread, no OpenMP)."""
+    if spec is not None and spec.threads is not None:
+        return spec.threads
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return 1
+    if not value.isdigit() or int(value) < 1:
+        raise SpecError(f"{THREADS_ENV}={value!r}: expected a whole number >= 1")
+    return int(value)
+
+
 #: Environment variable choosing how generated C++ is compiled (see :func:`quick_build`).
 BUILD_ENV = "ERRORCIRCUITS_BUILD"
 
@@ -626,7 +644,8 @@ def brian_session(spec: CircuitSpec, runs: int, build_dir=None):
 
     Sets the device (``cpp_standalone`` building in ``build_dir`` when one is
     given, the runtime device with ``spec.target`` otherwise),
-    ``defaultclock.dt = spec.dt``, the seed ``spec.seed * 1000 + runs`` and,
+    ``defaultclock.dt = spec.dt``, the binary's OpenMP threads (:func:`standalone_threads`),
+    the seed ``spec.seed * 1000 + runs`` and,
     with :func:`quick_build`, unoptimised compiling; afterwards the device, the preferences, ``defaultclock.dt`` and numpy's
     global random state are restored.  ``make`` and the standalone binary run
     under ``child_guard.py``: in a process group of their own that ends when
@@ -648,6 +667,8 @@ def brian_session(spec: CircuitSpec, runs: int, build_dir=None):
         guard = [sys.executable, "-I", str(_CHILD_GUARD), str(os.getpid())]
         run_cmd = saved_prefs["devices.cpp_standalone.run_cmd_unix"]
         b2.prefs["devices.cpp_standalone.extra_make_args_unix"] = [f"-j{compile_jobs()}"]
+        threads = standalone_threads(spec)
+        b2.prefs["devices.cpp_standalone.openmp_threads"] = 0 if threads == 1 else threads
         # Linking with -ffast-math makes the binary flush subnormal numbers to zero.  Without it,
         # traces of silent neurons decay into the subnormal range (below 1e-308, after a few
         # seconds), and every synapse that multiplies them ran up to 20x slower.

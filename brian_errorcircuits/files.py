@@ -108,13 +108,16 @@ def _unescape(step: str) -> str:
 
 
 def provenance() -> dict:
-    """What produced a result: versions of this package, Brian2 and numpy, and the git commit (or None)."""
+    """What produced a result: versions of this package, Brian2 and numpy, the git commit (or None),
+    and the OpenMP threads standalone binaries get unless a circuit's spec says otherwise."""
     import brian2
 
     from . import __version__
+    from .circuit import standalone_threads
 
     return {"package_version": __version__, "brian2_version": brian2.__version__,
-            "numpy_version": np.__version__, "git_commit": git_commit(Path(__file__).resolve().parent)}
+            "numpy_version": np.__version__, "git_commit": git_commit(Path(__file__).resolve().parent),
+            "standalone_threads": standalone_threads()}
 
 
 def git_commit(folder: Path) -> str | None:

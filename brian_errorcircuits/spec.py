@@ -166,6 +166,12 @@ class CircuitSpec:
         ``(5 * Hz, 5 * Hz)`` or ``[5, 5] * Hz``); a single value applies to every area.
     dt : Quantity (second)
         Integration step.
+    threads : int, optional
+        OpenMP threads of a ``cpp_standalone`` binary (1: plain code, no
+        OpenMP); None takes the environment variable ``ERRORCIRCUITS_THREADS``
+        (``errorcircuits run --threads N`` sets it), else 1.  More than one
+        needs ``target='cpp_standalone'``; see the README's Benchmarks for
+        where threads help.
     projections : tuple of Projection, optional
         Bottom-up projections (default: a strict hierarchy).  The last area is
         the output area.
@@ -221,6 +227,7 @@ class CircuitSpec:
     dt: Quantity = unit_default(0.25 * ms)
     seed: int = 0  #: whole number >= 0: decides initial weights, noise and spikes (see ErrorCircuit.run)
     target: str = "cython"
+    threads: int = None
     projections: tuple = None
     feedback_projections: tuple = None
     area_names: tuple = None
@@ -286,6 +293,12 @@ class CircuitSpec:
             raise SpecError(f"feedback={self.feedback!r} is unknown; choose one of {FEEDBACK_MODES}")
         if self.target not in TARGETS:
             raise SpecError(f"target={self.target!r} is unknown; choose one of {TARGETS}")
+        if self.threads is not None:
+            if not is_count(self.threads):
+                raise SpecError(f"threads={self.threads!r}: expected a whole number >= 1")
+            if self.threads > 1 and self.target != "cpp_standalone":
+                raise SpecError(f"threads={self.threads} needs target='cpp_standalone' (OpenMP in the standalone "
+                                f"binary); target={self.target!r} runs on one thread")
         if len(self.eta) != self.n_areas:
             raise SpecError(f"eta has {len(self.eta)} entries for {self.n_areas} areas")
         for k, eta in enumerate(self.eta):

@@ -125,9 +125,12 @@ def test_summary_and_params_of_an_experiment_are_strict_json(tmp_path):
 
 
 # ------------------------------------------------------------ provenance
-def test_params_json_records_versions_and_commit_next_to_the_parameters(tmp_path):
+def test_params_json_records_versions_and_commit_next_to_the_parameters(tmp_path, monkeypatch):
     import brian2
 
+    from brian_errorcircuits.circuit import THREADS_ENV
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
     import brian_errorcircuits
 
     run_fake_experiment(tmp_path)
@@ -136,7 +139,7 @@ def test_params_json_records_versions_and_commit_next_to_the_parameters(tmp_path
     head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
     assert params == {"seed": 0, "scale": 1.0, "package_version": brian_errorcircuits.__version__,
                       "brian2_version": brian2.__version__, "numpy_version": np.__version__,
-                      "git_commit": head.stdout.strip() if head.returncode == 0 else None}
+                      "git_commit": head.stdout.strip() if head.returncode == 0 else None, "standalone_threads": 1}
 
 
 def test_git_commit_is_none_outside_a_checkout_and_for_untracked_folders(tmp_path):

@@ -327,8 +327,23 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", metavar="N", type=int,
                         help="experiments that sweep: worker processes of the local cluster (default: one per "
                              "core; 0: one run after the other in this process)")
+    parser.add_argument("--threads", metavar="N", type=int,
+                        help="OpenMP threads of every cpp_standalone binary the run builds (default 1; with a "
+                             "sweep, per worker: keep workers x N within the cores)")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of a parameter or table error instead of one line")
+
+
+def use_threads(threads: int | None) -> None:
+    """``--threads N``: standalone binaries built from now on, in this process and in the sweep
+    workers it starts, run on N OpenMP threads (through :data:`~brian_errorcircuits.circuit.THREADS_ENV`)."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise SpecError(f"--threads {threads}: expected a whole number >= 1")
+    from ..circuit import THREADS_ENV
+
+    os.environ[THREADS_ENV] = str(threads)
 
 
 def mode_description(params: dict) -> str:
@@ -384,6 +399,7 @@ def run(name: str, module, args) -> dict:
     runs the experiment once per seed (:func:`run_seeds`).
     """
     params = parameters(module.DEFAULTS, args.overrides, seed=args.seed, mode=args.mode, target=args.target)
+    use_threads(getattr(args, "threads", None))
     seeds = seed_count(name, module, args)
     sweeping = sweep_arguments(name, module, args, seeds)
     if hasattr(module, "check"):
