@@ -225,3 +225,15 @@ def test_figures_saved_inside_footnote_carry_it_and_others_do_not(tmp_path):
     save_figure(plain, tmp_path / "plain.png")
     assert [text.get_text() for text in stamped.texts] == ["teacher-student, spiking, 20 neurons per unit, seed 0"]
     assert plain.texts == [] and (tmp_path / "stamped.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("params, seeds, text", [
+    ({"seed": 3}, None, "seed 3"),
+    ({"seed": 0, "seeds": 3}, None, "seeds 0, 1, 2"),  # a sweep over its own seeds (depth-scaling, populations)
+    ({"seed": 5}, 2, "seeds 5, 6"),  # --seeds 2
+    ({}, None, "seed -"),
+])
+def test_figure_footnotes_name_every_seed_a_run_covers(params, seeds, text):
+    from brian_errorcircuits.experiments.base import seeds_description
+
+    assert seeds_description(params, seeds) == text

@@ -410,10 +410,21 @@ def run(name: str, module, args) -> dict:
     return run_in(name, module, params, output_dir(name, params, args.out), **sweeping)
 
 
+def seeds_description(params: dict, seeds: int | None = None) -> str:
+    """The seeds a run covers, for figures: 'seed 0', or 'seeds 0, 1' for ``seeds`` seeds from
+    ``params['seed']`` (default: a sweeping experiment's own ``seeds`` parameter)."""
+    count = seeds if seeds is not None else params.get("seeds")
+    if "seed" not in params:
+        return "seed -"
+    if count is None:
+        return f"seed {params['seed']}"
+    return f"seeds {', '.join(str(params['seed'] + offset) for offset in range(count))}"
+
+
 def run_in(name: str, module, params: dict, out: Path, **sweeping) -> dict:
     """Run experiment ``module`` with checked ``params`` into output folder ``out`` (:func:`claimed`)."""
     def body():
-        with footnote(f"{name}, {mode_description(params)}, seed {params.get('seed', '-')}"):
+        with footnote(f"{name}, {mode_description(params)}, {seeds_description(params)}"):
             return module.run(params, out, **sweeping)
 
     return recorded_run(out, params, f"{name}: {module.QUESTION}\n  output: {out}", body)
@@ -467,7 +478,7 @@ def run_seeds(name: str, params: dict, seeds: int, out: Path, cluster=None) -> d
         for key, values in over_seeds.items():
             print(f"  {key}: median {values['median']:.6g} (min {values['min']:.6g}, max {values['max']:.6g}) "
                   f"over seeds {', '.join(map(str, seed_values))}", flush=True)
-        with footnote(f"{name}, {mode_description(params)}, seeds {', '.join(map(str, seed_values))}"):
+        with footnote(f"{name}, {mode_description(params)}, {seeds_description(params, seeds)}"):
             seeds_figure(over_seeds, seed_values, out / "seeds.png")
         return {"seeds": seed_values, "per_seed": dict(zip(map(str, seed_values), sweep.results)),
                 "over_seeds": over_seeds, "sweep": sweep.record(cluster)}
