@@ -200,6 +200,7 @@ def circuit_rasters(spikes: dict, area_names, window=None, title=None, onsets=No
         if window is not None:
             ax.set_xlim(*window)
     np.atleast_1d(axes)[-1].set_xlabel("time (s)")
+    np.atleast_1d(axes)[-1].ticklabel_format(axis="x", useOffset=False)  # late windows read 3150.1, not 0.1 + 3.15e3
     np.atleast_1d(axes)[0].legend(handles=raster_legend_handles(onsets is not None), loc="lower center",
                                   bbox_to_anchor=(0.5, 1.02), ncols=2, fontsize=7, frameon=False)
     if title:

@@ -237,3 +237,20 @@ def test_figure_footnotes_name_every_seed_a_run_covers(params, seeds, text):
     from brian_errorcircuits.experiments.base import seeds_description
 
     assert seeds_description(params, seeds) == text
+
+
+def test_raster_of_a_late_window_labels_absolute_times_without_an_offset():
+    """A window late in a long run reads 3150.1 on its axis, not 0.1 plus an offset of 3.15e3."""
+    from brian_errorcircuits.plotting import circuit_rasters, pyplot
+
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(3150.0, 3150.3, 200))
+    spikes = {(1, "P"): {"t": t, "i": rng.integers(0, 5, 200), "n_neurons": 5},
+              (1, "E"): {"t": t, "i": rng.integers(0, 5, 200), "sign": rng.choice([-1, 1], 200), "n_neurons": 5},
+              (0, "P"): {"t": t, "i": rng.integers(0, 5, 200), "n_neurons": 5}}
+    fig = circuit_rasters(spikes, ["hidden"], window=(3150.0, 3150.3), onsets=[3150.0, 3150.1, 3150.2])
+    bottom = fig.axes[len(spikes) - 1]
+    fig.canvas.draw()
+    assert bottom.xaxis.get_major_formatter().get_offset() == ""
+    assert all(3150.0 <= float(label.get_text()) <= 3150.3 for label in bottom.get_xticklabels() if label.get_text())
+    pyplot().close(fig)
