@@ -140,6 +140,8 @@ def representation_equations(
         "du_P/dt = g_bas*v_bas + g_api*v_api - g_tot*u_P : 1",
         f"u_breve_P = {u_breve} : 1",
         f"r_P = {activation.expression(argument)} : 1",
+        *(["rate_P : 1  # r_P, stored by RATE_STATEMENT wherever its inputs change; synapses and generators read it"]
+          if mode in STORED_RATE_MODES else []),
         "phi_prime_P : 1  # slope_P phi'(...), written once per step; WIP carries it to the error neurons",
         "dendritic_error_P : 1  # soma minus basal prediction, written once per step; plastic synapses read it",
     ]
@@ -231,7 +233,7 @@ def _readout(mode: str, activation: Activation | None, population: str) -> list[
     """What other groups read of population P or E: rates (rate mode) or filtered spike trains
     (the neuron's own in ``spiking`` mode, its Poisson generators' in ``sampled`` mode)."""
     if mode == "rate":
-        return [f"out_{population} = r_{population} : 1"]
+        return [f"out_{population} = {'rate_P' if population == 'P' else 'r_E'} : 1"]
     drive = [SPIKE_DRIVE["error" if population == "E" else "representation"]] if mode == "spiking" else []
     if population == "E":
         return [*drive, "da_E/dt = -a_E/tau_syn : 1  # trace: (+) spikes add, (-) spikes subtract",
@@ -302,6 +304,18 @@ TRACE_INCREMENT = {
     "input": "a_P_post += trace_step",
     "error": "a_E_post += polarity_pre*trace_step",
 }
+
+#: Modes whose representation neurons store their rate ``rate_P``: computed once per neuron
+#: where its inputs change rather than once per reading synapse (rate mode's forward synapses)
+#: or spike generator (sampled mode); each read of the subexpression ``r_P`` evaluates phi.
+STORED_RATE_MODES = ("rate", "sampled")
+
+#: Run on representation neurons wherever ``r_P``'s inputs change within a step: after the
+#: area's bottom-up input (rate mode, areas with projections upward), before the plastic
+#: synapses' update (after the apical input), and, when rates follow the lagging membrane
+#: (``prospective`` off), after the membranes.
+RATE_STATEMENT = "rate_P = r_P"
+
 
 def phi_prime_statement(activation: Activation) -> str:
     """Run once per step on representation neurons: the gain phi' that WIP carries to the error neurons."""

@@ -4,10 +4,12 @@ Within each time step the schedule of the ``groups`` slot is fixed
 explicitly (``order``), so that one step is one sweep through the hierarchy,
 which :mod:`brian_errorcircuits.reference` repeats in numpy:
 
-1. bottom-up, area 1..L: basal input ``v_bas`` from the area below;
+1. bottom-up, area 1..L: basal input ``v_bas`` from the area below, then
+   (rate mode) the area's stored rate, which the areas above read;
 2. top-down, area L..1: the partner gain, the top-down error ``v_td`` from
    the area above, the apical input ``v_api`` from the area's error neurons;
-3. Euler step of every plastic weight, then of every membrane and trace;
+3. every area's stored rate and dendritic error, then the Euler step of every
+   plastic weight, then of every membrane and trace;
 4. the output area's gated mismatch, phi' (target - out_P), carried by WIP to
    the output error neurons (their spikes, and the next step, see it).
 
@@ -188,6 +190,7 @@ def build_network(
     # out, so that circuits differing only in their cuts generate the same code
     topdown = [(src, into) for src, into, _ in spec.error_routes(with_lesioned=True)]
     senders = {src for src, _ in topdown} if backprop else set()
+    stores_rate = spec.mode in eq.STORED_RATE_MODES
     objects, areas, projections = [], [], []
     built = BuiltNetwork(b2.Network(), areas, projections, error_groups=[None], laterals=[None], spec=spec)
 
@@ -233,8 +236,10 @@ def build_network(
                     float((src, k) not in spec.lesioned_feedback))
         objects.append(rep.run_regularly(eq.phi_prime_statement(act), when="groups",
                                          order=_top_down_order(L, k), name=f"{label(k)}_gain"))
-        objects.append(rep.run_regularly(eq.DENDRITIC_ERROR_STATEMENT, when="groups", order=ORDER_PLASTICITY - 1,
-                                         name=f"{label(k)}_dendritic_error"))
+        objects += _rate_writers(spec, k, rep)
+        objects.append(rep.run_regularly(
+            "\n".join([eq.RATE_STATEMENT] * stores_rate + [eq.DENDRITIC_ERROR_STATEMENT]),  # after the apical input
+            when="groups", order=ORDER_PLASTICITY - 1, name=f"{label(k)}_dendritic_error"))
         if is_output:
             objects.append(rep.run_regularly(eq.MISMATCH_STATEMENT, when="groups", order=ORDER_OUTPUT_MISMATCH,
                                              name=f"{label(k)}_mismatch"))
@@ -257,7 +262,7 @@ def build_network(
         )
         syn.eta = spec.projection_eta(pr)
         if not transmission:
-            syn.summed_updaters[f"v_bas_from_{label(pr.source)}_post"].order = ORDER_BOTTOM_UP + pr.target
+            syn.summed_updaters[f"v_bas_from_{label(pr.source)}_post"].order = _bottom_up_order(pr.target)
         if sends_error:
             syn.summed_updaters[f"v_back_from_{label(pr.target)}_pre"].order = _top_down_order(L, pr.source) + 1
         projections.append(syn)
@@ -381,6 +386,28 @@ def _spike_monitors(spec: CircuitSpec, built: BuiltNetwork, recording: Recording
                     built.error_groups[k], event + suffix, name=f"{event}_spikes_{built.error_groups[k].name}")
 
 
+def _rate_writers(spec: CircuitSpec, k: int, rep) -> list:
+    """Area k's writes of its stored rate (:data:`~brian_errorcircuits.equations.RATE_STATEMENT`)
+    besides the one before plasticity: after its bottom-up input when a rate-mode area above reads
+    it, and after the membranes when rates follow the lagging membrane (``prospective`` off)."""
+    if spec.mode not in eq.STORED_RATE_MODES:
+        return []
+    writers = []
+    if spec.mode == "rate" and any(pr.source == k for pr in spec.projections):
+        writers.append(rep.run_regularly(eq.RATE_STATEMENT, when="groups", order=_bottom_up_order(k) + 1,
+                                         name=f"{spec.label(k)}_rate"))
+    if not spec.neuron.prospective:
+        writers.append(rep.run_regularly(eq.RATE_STATEMENT, when="groups", order=ORDER_MEMBRANES + 1,
+                                         name=f"{spec.label(k)}_rate_after_membranes"))
+    return writers
+
+
+def _bottom_up_order(k: int) -> int:
+    """Area k's slot in the bottom-up part of the sweep: its basal inputs are summed at this
+    order, its stored rate written just after (the areas above read it)."""
+    return ORDER_BOTTOM_UP + 2 * k
+
+
 def _top_down_order(n_areas: int, k: int) -> int:
     """Start of area k's slot in the top-down part of the sweep (highest area first)."""
     return ORDER_TOP_DOWN + 10 * (n_areas - k)
@@ -453,7 +480,7 @@ def _spiking_populations(spec: CircuitSpec, built: BuiltNetwork, namespace: dict
                 namespace={**namespace, "rate_low": act.rate_low if k > 0 else 0.0,
                            "rate_span": act.rate_span},
             )
-            spikes.unit_rate = b2.linked_var(group, "r_P" if pop == "P" else "r_E", index=units)
+            spikes.unit_rate = b2.linked_var(group, "rate_P" if pop == "P" and k > 0 else f"r_{pop}", index=units)
             if pop == "E":
                 spikes.polarity = np.tile(np.repeat([1.0, -1.0], p.n_err), group.N)
             rate_scale = p.rate_max if pop == "P" else p.rate_err
