@@ -50,6 +50,24 @@ def test_rate_mode_matches_numpy_reference(feedback, prospective, prospective_er
     assert_matches_reference(spec, result, expected, reference)
 
 
+@pytest.mark.parametrize("mode", ["rate", "sampled"])
+def test_synapses_and_generators_read_a_stored_rate_not_phi(mode):
+    """Compute once, read many: a rate-mode area's output and a sampled generator's rate are the
+    stored ``rate_P`` (one evaluation of phi per neuron), not the subexpression ``r_P`` that
+    would evaluate phi again at every reading synapse or generator.  The values themselves
+    are checked step for step against the reference above."""
+    spec = rate_spec(mode=mode, neuron=NeuronParams(n_rep=3, n_err=2))
+    circuit = ErrorCircuit(spec)
+    built = circuit.build(circuit.block(samples(2, spec)[0]))
+    for k in range(1, spec.n_areas + 1):
+        group = built.group(k, "P")
+        assert isinstance(group.variables["rate_P"], b2.core.variables.ArrayVariable)
+        if mode == "rate":
+            assert group.variables["out_P"].expr == "rate_P"
+        else:
+            assert built.spike_groups[(k, "P")].variables["unit_rate"].name == "rate_P"
+
+
 def test_rate_error_neurons_carry_backprop_deltas():
     """At steady state the hidden error neurons point along exact backprop deltas.
 
