@@ -28,3 +28,40 @@ class BackpropANN(OnlineLearner):
             return updates
         return [dW if p.target == self.spec.n_areas else np.zeros_like(dW)
                 for p, dW in zip(self.spec.projections, updates)]
+
+
+class InputNoiseANN(BackpropANN):
+    """The backprop ANN fed the input noise of spiking input populations, the circuit's noise
+    source swapped into a network without any other: a control that tells how much the input
+    spike noise alone costs.
+
+    Each input rate x in [0, 1] comes from ``n_input`` Poisson neurons at ``rate_max`` x whose
+    spikes are filtered with ``tau`` into a trace that decodes to x.  That trace fluctuates
+    around x with variance x / (2 n_input rate_max tau) and correlation time ``tau``; a
+    prospective hidden area follows it without lag, so what a presentation of length T sees
+    (and learns from) is the mean over about T / (2 tau) independent noisy copies of x.  Here
+    each training sample is ``draws_train`` noisy copies (its update is their mean update),
+    and each prediction the mean output over ``draws_test`` copies.
+    """
+
+    def __init__(self, spec, weights: list, lr: float, *, n_input: int, rate_max, tau, draws_train: int,
+                 draws_test: int, seed: int = 0):
+        super().__init__(spec, weights, lr)
+        self.trace_variance_per_rate = 1 / (2 * n_input * float(rate_max * tau))
+        self.draws_train, self.draws_test = draws_train, draws_test
+        self.rng = np.random.default_rng(seed)
+
+    def noisy(self, inputs, draws: int) -> np.ndarray:
+        """``draws`` noisy copies of every input row, (samples x draws, inputs), sample by sample."""
+        copies = np.repeat(np.asarray(inputs, float), draws, axis=0)
+        return copies + self.rng.standard_normal(copies.shape) * np.sqrt(
+            np.clip(copies, 0, None) * self.trace_variance_per_rate)
+
+    def weight_updates(self, inputs, targets) -> list:
+        updates = super().weight_updates(self.noisy(inputs, self.draws_train),
+                                         np.repeat(np.asarray(targets, float), self.draws_train, axis=0))
+        return [dW / self.draws_train for dW in updates]
+
+    def predict(self, inputs) -> np.ndarray:
+        outputs = super().predict(self.noisy(inputs, self.draws_test))
+        return outputs.reshape(len(inputs), self.draws_test, -1).mean(axis=1)

@@ -115,7 +115,7 @@ import numpy as np
 
 from .. import ErrorCircuit, Recording
 from ..analysis import decoded_rates
-from ..baselines.ann import BackpropANN
+from ..baselines.ann import BackpropANN, InputNoiseANN
 from ..plotting import circuit_rasters, learning_curves, pyplot, save_figure
 from ..progress import bar
 from ..tasks.yinyang import CLASS_NAMES, YinYangData, yinyang_sets
@@ -208,14 +208,30 @@ def final_test(circuit, params, data, spiking: bool) -> np.ndarray:
     return output_spike_counts(result, "final-test") if spiking else result.select("final-test")[0]
 
 
-def train_ann(params, spec, weights, data, frozen_hidden: bool = False) -> list:
-    """Test accuracy of the backprop ANN (same shape, initial weights, targets and learning-rate
-    schedule) before and after each epoch; ``frozen_hidden``: only its output weights learn."""
-    ann = BackpropANN(spec, weights, params["ann_lr"], frozen_hidden=frozen_hidden)
+def reference_anns(params, spec, weights) -> dict:
+    """The backprop ANNs of the circuit's shape and initial weights, by name: plain, with a frozen
+    hidden area (only its output weights learn), and fed the input spike noise of the circuit's
+    input populations (:class:`~brian_errorcircuits.baselines.ann.InputNoiseANN`: training and
+    test presentations as long as the circuit's)."""
+    tau = spec.neuron.tau_syn if spec.neuron.tau_input is None else spec.neuron.tau_input
+    tau_ms = float(tau / b2.ms)
+    return {
+        "ann": BackpropANN(spec, weights, params["ann_lr"]),
+        "frozen_hidden_ann": BackpropANN(spec, weights, params["ann_lr"], frozen_hidden=True),
+        "input_noise_ann": InputNoiseANN(
+            spec, weights, params["ann_lr"], n_input=spec.neuron.n_input, rate_max=spec.neuron.rate_max, tau=tau,
+            draws_train=max(1, round(params["duration_ms"] / (2 * tau_ms))),
+            draws_test=max(1, round((params["test_duration_ms"] - params["test_settle_ms"]) / (2 * tau_ms))),
+            seed=params["seed"]),
+    }
+
+
+def train_ann(params, ann, data, name: str) -> list:
+    """Test accuracy of ``ann`` (same targets and learning-rate schedule as the circuit) before
+    and after each epoch."""
     y_train, y_test = one_hot_targets(data.y_train, params), one_hot_targets(data.y_test, params)
     curve = [accuracy(ann.predict(data.x_test), data.y_test)]
-    for epoch in bar(range(params["ann_epochs"]), desc="ANN" + (", frozen hidden" if frozen_hidden else ""),
-                     unit="epoch", leave=False):
+    for epoch in bar(range(params["ann_epochs"]), desc=name, unit="epoch", leave=False):
         ann.lr = params["ann_lr"] * lr_factor(params, epoch + 1)
         ann.train(data.x_train, y_train, data.x_test, y_test, 1, seed=params["seed"] * 1000 + epoch)
         curve.append(accuracy(ann.predict(data.x_test), data.y_test))
@@ -253,9 +269,10 @@ def run(params: dict, out_dir) -> dict:
     final_outputs = final_test(circuit, params, data, spiking)
     save_trained(out_dir, params, circuit, result)
     final = accuracy(final_outputs, data.y_test)
-    print("  training the backprop ANN and its frozen-hidden twin", flush=True)
-    ann_curve = train_ann(params, spec, initial_weights, data)
-    frozen_curve = train_ann(params, spec, initial_weights, data, frozen_hidden=True)
+    print("  training the backprop ANN, its frozen-hidden twin and its twin fed input spike noise", flush=True)
+    ann_curves = {name: train_ann(params, ann, data, name)
+                  for name, ann in reference_anns(params, spec, initial_weights).items()}
+    ann_curve, frozen_curve = ann_curves["ann"], ann_curves["frozen_hidden_ann"]
     summary = {
         "mode": params["mode"],
         "layers": list(params["layers"]),
@@ -273,15 +290,19 @@ def run(params: dict, out_dir) -> dict:
         "ann_final_test_accuracy": ann_curve[-1],
         "frozen_hidden_ann_test_accuracy": frozen_curve,
         "frozen_hidden_ann_final_test_accuracy": frozen_curve[-1],
+        "input_noise_ann_test_accuracy": ann_curves["input_noise_ann"],
+        "input_noise_ann_final_test_accuracy": ann_curves["input_noise_ann"][-1],
         "simulated_time_s": float(schedule.total_time / b2.second),
         "simulation_wall_time_s": result.wall_time,
         "target": params["target"],
     }
     summary["wall_time_s"] = time.perf_counter() - start
     figures(params, result, data, np.argmax(final_outputs, axis=1), curves,
-            {"ANN backprop, test": ann_curve, "ANN, frozen hidden, test": frozen_curve}, out_dir)
+            {"ANN backprop, test": ann_curve, "ANN, frozen hidden, test": frozen_curve,
+             "ANN fed input spike noise, test": ann_curves["input_noise_ann"]}, out_dir)
     print(f"  test accuracy {curves['test'][0]:.3f} -> {final:.3f} ({summary['final_test_readout']}); "
-          f"ANN {ann_curve[-1]:.3f}, frozen hidden {frozen_curve[-1]:.3f}; {summary['simulated_time_s']:.0f} s simulated in "
+          f"ANN {ann_curve[-1]:.3f}, frozen hidden {frozen_curve[-1]:.3f}, "
+          f"input spike noise {ann_curves['input_noise_ann'][-1]:.3f}; {summary['simulated_time_s']:.0f} s simulated in "
           f"{summary['wall_time_s']:.0f} s wall", flush=True)
     return summary
 
@@ -298,7 +319,7 @@ def figures(params, result, data, predicted, curves, references, out_dir):
     seen = {name: len(data.x_train) * np.arange(len(curve)) for name, curve in (circuit | references).items()}
     learning_curves(circuit | references, ax=ax, ylabel="accuracy", x=seen,
                     xlabel=f"training presentations seen ({len(data.x_train)} per epoch)")
-    for line, style in zip(ax.lines[len(circuit):], (("--", "s"), (":", "^"))):  # the ANNs apart, also when equal
+    for line, style in zip(ax.lines[len(circuit):], (("--", "s"), (":", "^"), ("-.", "v"))):  # the ANNs apart, also when equal
         line.set_linestyle(style[0])
         line.set_marker(style[1])
         line.set_fillstyle("none")
